@@ -1,0 +1,290 @@
+//! The command line: global options, one subcommand each, parsed with argh.
+//! Global options may come before or after the subcommand (`alp install jq --root /x`).
+
+use argh::FromArgs;
+
+/// alp: install prebuilt packages from static repositories; a container entrypoint.
+#[derive(FromArgs, Debug)]
+pub struct Cli {
+    /// install root (default /, or $ALP_ROOT)
+    #[argh(option)]
+    pub root: Option<String>,
+    /// add a repository URL or path (repeatable)
+    #[argh(option)]
+    pub repo: Vec<String>,
+    /// download cache directory (default ROOT/var/cache/alp, or $ALP_CACHE_DIR)
+    #[argh(option)]
+    pub cache_dir: Option<String>,
+    /// print one JSON document on stdout
+    #[argh(switch)]
+    pub json: bool,
+    /// print only errors
+    #[argh(switch, short = 'q')]
+    pub quiet: bool,
+    /// answer yes to any question
+    #[argh(switch, short = 'y')]
+    pub yes: bool,
+    /// use only the cache and kept indexes; no network
+    #[argh(switch)]
+    pub offline: bool,
+    /// print the plan and change nothing
+    #[argh(switch)]
+    pub simulate: bool,
+    /// no colour (also NO_COLOR)
+    #[argh(switch)]
+    pub no_color: bool,
+    /// accept indexes that are unsigned or signed by an untrusted key
+    #[argh(switch)]
+    pub allow_untrusted: bool,
+    /// keep setuid/setgid bits from archives
+    #[argh(switch)]
+    pub allow_setuid: bool,
+    #[argh(subcommand)]
+    pub command: Command,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    Update(Update),
+    Install(Install),
+    Remove(Remove),
+    Upgrade(Upgrade),
+    List(List),
+    Search(Search),
+    Info(Info),
+    Installed(Installed),
+    Build(Build),
+    Index(Index),
+    Init(Init),
+    Lock(Lock),
+}
+
+/// pin exact versions, URLs and sha256 of REQ and its dependencies
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "lock")]
+pub struct Lock {
+    /// output file ("-" for stdout)
+    #[argh(option, short = 'o', default = "String::from(\"alp.lock\")")]
+    pub output: String,
+    /// packages to pin
+    #[argh(positional)]
+    pub requests: Vec<String>,
+}
+
+/// fetch and verify every repository's index
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "update")]
+pub struct Update {}
+
+/// install packages (name, name=V, name>=V, ...) or local archives
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "install")]
+pub struct Install {
+    /// packages to install
+    #[argh(positional)]
+    pub requests: Vec<String>,
+}
+
+/// remove installed packages
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "remove")]
+pub struct Remove {
+    /// also remove the packages that depend on them
+    #[argh(switch)]
+    pub cascade: bool,
+    /// packages to remove
+    #[argh(positional)]
+    pub names: Vec<String>,
+}
+
+/// upgrade installed packages (all when none are named)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "upgrade")]
+pub struct Upgrade {
+    /// packages to upgrade
+    #[argh(positional)]
+    pub names: Vec<String>,
+}
+
+/// list available packages, optionally of one category
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+pub struct List {
+    /// category
+    #[argh(positional)]
+    pub category: Option<String>,
+}
+
+/// search names and descriptions
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "search")]
+pub struct Search {
+    /// text to look for (case-insensitive)
+    #[argh(positional)]
+    pub term: String,
+}
+
+/// show everything about a package
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "info")]
+pub struct Info {
+    /// package name
+    #[argh(positional)]
+    pub name: String,
+}
+
+/// list installed packages
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "installed")]
+pub struct Installed {}
+
+/// make a package archive from a directory (alias: compile)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "build")]
+pub struct Build {
+    /// output directory (default: current directory)
+    #[argh(option, short = 'o')]
+    pub output: Option<String>,
+    /// package directory: payload files plus .ALP/package.json
+    #[argh(positional)]
+    pub dir: String,
+}
+
+/// write DIR/index.json for the archives in DIR
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "index")]
+pub struct Index {
+    /// repository name (default: the directory's name)
+    #[argh(option)]
+    pub name: Option<String>,
+    /// serial (default: one more than the existing index's)
+    #[argh(option)]
+    pub serial: Option<u64>,
+    /// expiry in days from now (default: none)
+    #[argh(option)]
+    pub expires_days: Option<u64>,
+    /// repository directory
+    #[argh(positional)]
+    pub dir: String,
+}
+
+/// container entrypoint: install what is declared, then run CMD as PID 1's child
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "init")]
+pub struct Init {
+    /// packages to ensure (space or comma separated; also $ALP_PACKAGES)
+    #[argh(option)]
+    pub packages: Option<String>,
+    /// install exactly what this lock file pins
+    #[argh(option)]
+    pub lock: Option<String>,
+    /// start CMD even if installing fails
+    #[argh(switch)]
+    pub keep_going: bool,
+    /// forward signals to the child's process group
+    #[argh(switch, short = 'g')]
+    pub group: bool,
+    /// treat this exit code of CMD as 0 (repeatable)
+    #[argh(option, short = 'e')]
+    pub expect: Vec<i32>,
+    /// command and arguments
+    #[argh(positional, greedy)]
+    pub command: Vec<String>,
+}
+
+/// Options that take a value, for moving global options in front of the subcommand.
+const GLOBAL_WITH_VALUE: &[&str] = &["--root", "--repo", "--cache-dir"];
+const GLOBAL_SWITCHES: &[&str] = &[
+    "--json", "--quiet", "-q", "--yes", "-y", "--offline", "--simulate", "--no-color", "--allow-untrusted", "--allow-setuid",
+];
+/// Old and alternative command names.
+const ALIASES: &[(&str, &str)] = &[("compile", "build"), ("add", "install"), ("del", "remove"), ("uninstall", "remove")];
+
+/// Reorders `args` (without the program name) so argh sees global options first, and maps
+/// aliases to their command. Nothing after a `--` is touched (init's command).
+pub fn normalize(args: &[String]) -> Vec<String> {
+    let mut globals = Vec::new();
+    let mut rest = Vec::new();
+    let mut i = 0;
+    let mut seen_command = false;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--" {
+            rest.extend(args[i..].iter().cloned());
+            break;
+        }
+        if let Some((flag, _)) = a.split_once('=').filter(|(f, _)| GLOBAL_WITH_VALUE.contains(f)) {
+            let value = a[flag.len() + 1..].to_string();
+            globals.push(flag.to_string());
+            globals.push(value);
+        } else if GLOBAL_WITH_VALUE.contains(&a.as_str()) && i + 1 < args.len() {
+            globals.push(a.clone());
+            globals.push(args[i + 1].clone());
+            i += 1;
+        } else if GLOBAL_SWITCHES.contains(&a.as_str()) {
+            globals.push(a.clone());
+        } else if !seen_command && !a.starts_with('-') {
+            seen_command = true;
+            let name = ALIASES.iter().find(|(from, _)| from == a).map_or(a.as_str(), |(_, to)| to);
+            rest.push(name.to_string());
+            // init's command starts at its first positional: leave the rest alone.
+            if name == "init" {
+                let tail = &args[i + 1..];
+                let mut j = 0;
+                while j < tail.len() {
+                    let t = &tail[j];
+                    if t == "--" || !t.starts_with('-') {
+                        break;
+                    }
+                    if GLOBAL_SWITCHES.contains(&t.as_str()) {
+                        globals.push(t.clone());
+                    } else if GLOBAL_WITH_VALUE.contains(&t.as_str()) && j + 1 < tail.len() {
+                        globals.push(t.clone());
+                        globals.push(tail[j + 1].clone());
+                        j += 1;
+                    } else {
+                        rest.push(t.clone());
+                        if ["--packages", "--lock", "-e", "--expect"].contains(&t.as_str()) && j + 1 < tail.len() {
+                            rest.push(tail[j + 1].clone());
+                            j += 1;
+                        }
+                    }
+                    j += 1;
+                }
+                if j < tail.len() && tail[j] != "--" {
+                    rest.push("--".to_string());
+                }
+                rest.extend(tail[j..].iter().cloned());
+                break;
+            }
+        } else {
+            rest.push(a.clone());
+        }
+        i += 1;
+    }
+    globals.extend(rest);
+    globals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(args: &[&str]) -> Vec<String> {
+        normalize(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn globals_move_to_the_front() {
+        assert_eq!(n(&["install", "jq", "--root", "/x", "-q"]), ["--root", "/x", "-q", "install", "jq"]);
+        assert_eq!(n(&["compile", "dir", "--root=/r"]), ["--root", "/r", "build", "dir"]);
+    }
+
+    #[test]
+    fn init_command_is_left_alone() {
+        assert_eq!(n(&["init", "-g", "sh", "-c", "x --root y"]), ["init", "-g", "--", "sh", "-c", "x --root y"]);
+        assert_eq!(n(&["init", "--root", "/r", "--", "a", "--json"]), ["--root", "/r", "init", "--", "a", "--json"]);
+        assert_eq!(n(&["init"]), ["init"]);
+    }
+}

@@ -1,0 +1,66 @@
+//! One thin file per command family; each parses nothing and owns no policy, it calls the core.
+
+pub mod build;
+pub mod help;
+pub mod init;
+pub mod install;
+pub mod query;
+pub mod update;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, Paths};
+use crate::ctx::Ctx;
+use crate::error::Result;
+use crate::fetch::http::Net;
+use std::path::PathBuf;
+
+pub fn version_line() -> String {
+    format!(
+        "alp {} ({} {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("ALP_GIT_COMMIT"),
+        env!("ALP_BUILD_DATE"),
+        env!("ALP_TARGET")
+    )
+}
+
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    crate::ui::setup(cli.quiet, cli.no_color);
+    let root = cli.root.clone().or_else(|| std::env::var("ALP_ROOT").ok()).unwrap_or_else(|| "/".to_string());
+    let cache = cli.cache_dir.clone().or_else(|| std::env::var("ALP_CACHE_DIR").ok()).map(PathBuf::from);
+    let paths = Paths::new(PathBuf::from(root), cache);
+    let config = Config::load(&paths)?;
+    crate::log::open(paths.log(), config.log_size);
+    let offline = cli.offline || std::env::var("ALP_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
+    let ctx = Ctx {
+        net: Net { timeout: config.timeout, retries: config.retries, offline },
+        paths,
+        config,
+        cli_repos: cli.repo,
+        json: cli.json,
+        quiet: cli.quiet,
+        yes: cli.yes,
+        simulate: cli.simulate,
+        allow_untrusted: cli.allow_untrusted,
+        allow_setuid: cli.allow_setuid,
+    };
+    match cli.command {
+        Command::Update(_) => update::update(&ctx),
+        Command::Install(a) => install::install(&ctx, &a.requests),
+        Command::Remove(a) => install::remove(&ctx, &a.names, a.cascade),
+        Command::Upgrade(a) => install::upgrade(&ctx, &a.names),
+        Command::List(a) => query::list(&ctx, a.category.as_deref()),
+        Command::Search(a) => query::search(&ctx, &a.term),
+        Command::Info(a) => query::info(&ctx, &a.name),
+        Command::Installed(_) => query::installed(&ctx),
+        Command::Build(a) => build::build(&ctx, &a.dir, a.output.as_deref()),
+        Command::Index(a) => build::index(&ctx, &a),
+        Command::Init(a) => init::init(&ctx, &a),
+        Command::Lock(a) => init::lock(&ctx, &a.requests, &a.output),
+    }
+}
+
+/// Prints a JSON document on stdout (for `--json`).
+pub fn print_json(v: &miniserde::json::Value) {
+    println!("{}", miniserde::json::to_string(v));
+}

@@ -1,0 +1,132 @@
+//! The commit journal, `var/lib/alp/journal` (SPEC section 6): the renames and removals a
+//! transaction is about to make. It exists only while a commit runs; if alp dies mid-commit
+//! the next command finds it and rolls the commit forward (every step is idempotent).
+
+use crate::config::Paths;
+use crate::error::{self, IoContext, Result};
+use crate::fsutil;
+use crate::json::{self, Fields};
+use miniserde::json::Value;
+use std::path::{Path, PathBuf};
+
+/// Paths are relative to the install root.
+#[derive(Debug, Default)]
+pub struct Journal {
+    /// (staged, final) pairs.
+    pub renames: Vec<(String, String)>,
+    pub removes: Vec<String>,
+    /// Directories to remove if empty, deepest first.
+    pub rmdirs: Vec<String>,
+}
+
+/// The database as it will be after the commit, staged beside the real one.
+pub fn staged_db(paths: &Paths) -> PathBuf {
+    fsutil::staging_path(&paths.db())
+}
+
+impl Journal {
+    fn to_json(&self) -> String {
+        let pairs = self.renames.iter().map(|(a, b)| json::array(vec![json::string(a), json::string(b)])).collect();
+        miniserde::json::to_string(&json::object(vec![
+            ("renames", Value::Array(pairs)),
+            ("removes", json::strings(&self.removes)),
+            ("rmdirs", json::strings(&self.rmdirs)),
+        ]))
+    }
+
+    fn parse(text: &str) -> Result<Journal> {
+        let v = json::parse(text, "journal")?;
+        let f = Fields::of(&v, "journal")?;
+        let mut renames = Vec::new();
+        for pair in f.array("renames")? {
+            match pair {
+                Value::Array(p) if p.len() == 2 => match (&p[0], &p[1]) {
+                    (Value::String(a), Value::String(b)) => renames.push((a.clone(), b.clone())),
+                    _ => return Err(error::bad_input("journal: bad rename entry")),
+                },
+                _ => return Err(error::bad_input("journal: bad rename entry")),
+            }
+        }
+        Ok(Journal { renames, removes: f.strings("removes")?, rmdirs: f.strings("rmdirs")? })
+    }
+
+    /// Commits: journal durable first, then each step, then the database, then the journal goes.
+    /// The caller has already written the new database to `staged_db`.
+    pub fn commit(&self, paths: &Paths) -> Result<()> {
+        sync_filesystem(&paths.root);
+        fsutil::write_atomic(&paths.journal(), self.to_json().as_bytes())?;
+        failpoint("after-journal");
+        self.apply(paths)
+    }
+
+    fn apply(&self, paths: &Paths) -> Result<()> {
+        let root = &paths.root;
+        let half = self.renames.len() / 2;
+        for (i, (staged, dest)) in self.renames.iter().enumerate() {
+            if i == half {
+                failpoint("mid-commit");
+            }
+            let (staged, dest) = (root.join(staged), root.join(dest));
+            match std::fs::rename(&staged, &dest) {
+                Ok(()) => {}
+                // Already renamed by an earlier, interrupted run.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(error::io_at("moving into place", &dest, e)),
+            }
+        }
+        for path in &self.removes {
+            fsutil::remove_if_exists(&root.join(path))?;
+        }
+        for dir in &self.rmdirs {
+            // Only empty directories go; anything else someone still uses.
+            let _ = std::fs::remove_dir(root.join(dir));
+        }
+        let staged = staged_db(paths);
+        if staged.exists() {
+            std::fs::rename(&staged, paths.db()).at("moving into place", &paths.db())?;
+        }
+        sync_filesystem(root);
+        fsutil::remove_if_exists(&paths.journal())?;
+        fsutil::sync_dir(&paths.state())
+    }
+}
+
+/// Finishes a commit that an earlier run left half done. Returns whether there was one.
+pub fn recover(paths: &Paths) -> Result<bool> {
+    let path = paths.journal();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A staged database without a journal is from a commit that never started.
+            fsutil::remove_if_exists(&staged_db(paths))?;
+            return Ok(false);
+        }
+        Err(e) => return Err(error::io_at("reading", &path, e)),
+    };
+    let journal = Journal::parse(&text).map_err(|e| e.context(path.display()))?;
+    journal.apply(paths)?;
+    crate::log::info("completed a commit interrupted by an earlier run");
+    Ok(true)
+}
+
+/// Flushes every file written so far to disk, once for the whole filesystem, so the
+/// journal never points at data that a power cut could lose.
+fn sync_filesystem(root: &Path) {
+    if let Ok(dir) = std::fs::File::open(root) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs takes a file descriptor we own and keep open for the call; it
+        // only flushes caches and touches no memory of ours.
+        unsafe {
+            libc::syncfs(dir.as_raw_fd());
+        }
+    }
+}
+
+/// A test-only crash point: with `ALP_TEST_FAILPOINT=<name>` alp aborts right there,
+/// as if killed, so tests can check that the next command recovers.
+pub fn failpoint(name: &str) {
+    if std::env::var("ALP_TEST_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("alp: test failpoint '{name}' reached; aborting");
+        std::process::abort();
+    }
+}

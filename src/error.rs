@@ -1,0 +1,113 @@
+//! The one error type: a kind that maps to a documented exit code, and a sentence for the user.
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+/// What class of failure this is. Each maps to an exit code documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Local I/O, permissions, anything not classified below.
+    Io,
+    /// Bad command line, bad config key or value.
+    Usage,
+    /// Nothing to install matches: missing package, version conflict, cycle.
+    Resolve,
+    /// A repository or download could not be fetched.
+    Network,
+    /// A checksum, size, signature, expiry or serial check failed.
+    Integrity,
+    /// An archive or index is malformed or unsafe.
+    BadInput,
+    /// Two packages would own one file, or a removal would break a dependant.
+    Conflict,
+    /// `doctor` found problems.
+    Problems,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Io => 1,
+            Kind::Usage => 2,
+            Kind::Resolve => 3,
+            Kind::Network => 4,
+            Kind::Integrity => 5,
+            Kind::BadInput => 6,
+            Kind::Conflict => 7,
+            Kind::Problems => 8,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Error {
+    pub kind: Kind,
+    pub msg: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: Kind, msg: impl Into<String>) -> Error {
+        Error { kind, msg: msg.into() }
+    }
+
+    /// Adds what we were doing in front of the message: "installing hello: …".
+    pub fn context(self, what: impl fmt::Display) -> Error {
+        Error { kind: self.kind, msg: format!("{what}: {}", self.msg) }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+pub fn usage(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Usage, msg)
+}
+pub fn resolve(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Resolve, msg)
+}
+pub fn network(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Network, msg)
+}
+pub fn integrity(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Integrity, msg)
+}
+pub fn bad_input(msg: impl Into<String>) -> Error {
+    Error::new(Kind::BadInput, msg)
+}
+pub fn conflict(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Conflict, msg)
+}
+pub fn io_msg(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Io, msg)
+}
+
+/// An I/O error that names the path it failed on, as every file error here must.
+pub fn io_at(what: &str, path: &Path, e: io::Error) -> Error {
+    Error::new(Kind::Io, format!("{what} {}: {}", path.display(), plain_io(&e)))
+}
+
+/// `io::Error`'s Display without the "(os error N)" noise.
+pub fn plain_io(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Extension to attach a path to `io::Result`s: `fs::read(p).at("reading", p)?`.
+pub trait IoContext<T> {
+    fn at(self, what: &str, path: &Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at(self, what: &str, path: &Path) -> Result<T> {
+        self.map_err(|e| io_at(what, path, e))
+    }
+}

@@ -1,0 +1,4 @@
+//! Getting bytes: the HTTP/file client and the content-addressed cache.
+
+pub mod cache;
+pub mod http;

@@ -1,0 +1,45 @@
+//! The one atomic-write helper and the staging-name rule, used by everything that writes state.
+
+use crate::error::{IoContext, Result};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Prefix of a staged file beside its final path (SPEC section 6).
+pub const STAGING_PREFIX: &str = ".alp-new.";
+
+/// `dir/.alp-new.<name>` for `dir/<name>`.
+pub fn staging_path(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!("{STAGING_PREFIX}{name}"))
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one:
+/// temp file beside it, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = staging_path(path);
+    let mut f = File::create(&tmp).at("creating", &tmp)?;
+    f.write_all(bytes).at("writing", &tmp)?;
+    f.sync_all().at("syncing", &tmp)?;
+    drop(f);
+    fs::rename(&tmp, path).at("renaming into place", path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// fsyncs a directory so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at("syncing directory", dir)
+}
+
+/// Creates the directories alp keeps its state in.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).at("creating directory", dir)
+}
+
+/// Removes a file, treating "already gone" as success.
+pub fn remove_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::io_at("removing", path, e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,71 @@
+//! alp: one static binary that installs prebuilt packages from static repositories and
+//! runs as a container entrypoint. `main` parses, dispatches, and turns every error into
+//! one `alp: error: …` line and a documented exit code.
+
+mod cli;
+mod cmd;
+mod config;
+mod ctx;
+mod db;
+mod error;
+mod fetch;
+mod fsutil;
+mod hooks;
+mod init;
+mod json;
+mod lockfile;
+mod log;
+mod repo;
+mod resolve;
+mod timefmt;
+mod txn;
+mod ui;
+mod unpack;
+mod verify;
+mod version;
+mod world;
+
+use argh::FromArgs;
+
+fn main() {
+    fetch::http::capture_proxy_env();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            ui::error(&e.msg);
+            log::error(&e.msg);
+            e.kind.exit_code()
+        }
+    };
+    log::flush();
+    std::process::exit(code);
+}
+
+fn run(args: &[String]) -> error::Result<i32> {
+    if args.first().is_some_and(|a| a == "--version" || a == "-V" || a == "version") {
+        println!("{}", cmd::version_line());
+        return Ok(0);
+    }
+    if args.first().is_some_and(|a| a == "help") {
+        return cmd::help::help(args.get(1).map(String::as_str));
+    }
+    if args.is_empty() {
+        print!("{}", cmd::help::overview());
+        return Ok(2);
+    }
+    let args = cli::normalize(args);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cli = match cli::Cli::from_args(&["alp"], &refs) {
+        Ok(c) => c,
+        Err(exit) if exit.status.is_ok() => {
+            print!("{}", exit.output);
+            return Ok(0);
+        }
+        Err(exit) => {
+            let first = exit.output.lines().next().unwrap_or("bad arguments").trim().to_string();
+            return Err(error::usage(format!("{first} (see 'alp help')")));
+        }
+    };
+    cmd::dispatch(cli)
+}

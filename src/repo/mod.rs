@@ -1,0 +1,287 @@
+//! Repositories: which ones are configured, fetching and checking their indexes
+//! (signature, expiry, serial), and the verified copies kept under `var/lib/alp/indexes/`.
+
+pub mod index;
+
+use crate::config::{Config, Paths};
+use crate::error::{self, IoContext, Result};
+use crate::fetch::http::{self, Fetched, Net};
+use crate::fsutil;
+use crate::json::{self, Fields};
+use crate::timefmt;
+use crate::verify::{digest, sig};
+use index::{Index, Package};
+use std::io::Read;
+use std::path::PathBuf;
+
+/// An index larger than this is refused before it is parsed.
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+
+/// One configured repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// The base URL or path; `index.json` lives under it.
+    pub url: String,
+}
+
+/// A repository's index as last verified, with where it came from.
+pub struct Loaded {
+    pub repo: Repo,
+    pub index: Index,
+    /// Which trusted key signed it (file name), or `None` when accepted untrusted.
+    pub signed_by: Option<String>,
+}
+
+/// A package offered by a repository, with the base its `file` is relative to.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub pkg: Package,
+    pub repo: String,
+}
+
+impl Candidate {
+    pub fn url(&self) -> String {
+        http::join_url(&self.repo, &self.pkg.file)
+    }
+}
+
+/// Trust and fetch settings for index handling.
+pub struct Access<'a> {
+    pub paths: &'a Paths,
+    pub config: &'a Config,
+    pub net: &'a Net,
+    pub allow_untrusted: bool,
+}
+
+impl Access<'_> {
+    fn untrusted_ok(&self) -> bool {
+        self.allow_untrusted || !self.config.verify_packages
+    }
+}
+
+/// Repositories from `etc/alp/repositories`, then `ALP_REPOSITORIES`, then `--repo`.
+pub fn configured(paths: &Paths, cli: &[String]) -> Result<Vec<Repo>> {
+    let mut urls: Vec<String> = Vec::new();
+    let file = paths.repositories();
+    match std::fs::read_to_string(&file) {
+        Ok(text) => urls.extend(text.lines().map(|l| l.split('#').next().unwrap_or("").trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(error::io_at("reading", &file, e)),
+    }
+    if let Ok(env) = std::env::var("ALP_REPOSITORIES") {
+        urls.extend(env.split_whitespace().map(str::to_string));
+    }
+    urls.extend(cli.iter().cloned());
+    let mut repos: Vec<Repo> = Vec::new();
+    for u in urls {
+        let u = u.trim().trim_end_matches('/').to_string();
+        if u.is_empty() || repos.iter().any(|r| r.url == u) {
+            continue;
+        }
+        repos.push(Repo { url: u });
+    }
+    Ok(repos)
+}
+
+/// Where a repository's verified index is kept: `indexes/<16 hex of sha256(url)>/`.
+fn kept_dir(paths: &Paths, repo: &Repo) -> PathBuf {
+    paths.indexes().join(&digest::sha256_hex(repo.url.as_bytes())[..16])
+}
+
+/// What we remember about a kept index besides its bytes.
+struct Meta {
+    etag: Option<String>,
+    fetched: u64,
+    serial: u64,
+    signed_by: Option<String>,
+}
+
+fn read_meta(dir: &std::path::Path) -> Option<Meta> {
+    let text = std::fs::read_to_string(dir.join("meta.json")).ok()?;
+    let v = json::parse(&text, "meta.json").ok()?;
+    let f = Fields::of(&v, "meta.json").ok()?;
+    Some(Meta {
+        etag: f.opt_str("etag").ok()?,
+        fetched: f.u64("fetched").ok()??,
+        serial: f.u64("serial").ok()?.unwrap_or(0),
+        signed_by: f.opt_str("signed_by").ok()?,
+    })
+}
+
+/// Outcome of refreshing one repository, for `update`'s report.
+pub enum Refreshed {
+    Unchanged,
+    Updated { packages: usize, serial: u64 },
+}
+
+/// Fetches, verifies and keeps one repository's index (SPEC section 5, `update`).
+pub fn refresh(acc: &Access, repo: &Repo) -> Result<Refreshed> {
+    let dir = kept_dir(acc.paths, repo);
+    let meta = read_meta(&dir);
+    let have_index = dir.join("index.json").is_file();
+    let etag = meta.as_ref().filter(|_| have_index).and_then(|m| m.etag.clone());
+    let index_url = http::join_url(&repo.url, "index.json");
+    let what = format!("repository {}", repo.url);
+    let fetched = http::get(&index_url, acc.net, etag.as_deref(), None).map_err(|e| e.context(&what))?;
+    let body = match fetched {
+        Fetched::NotModified => {
+            let mut m = meta.expect("etag implies meta");
+            m.fetched = timefmt::now();
+            write_meta(&dir, &m)?;
+            return Ok(Refreshed::Unchanged);
+        }
+        Fetched::Body(b) => b,
+    };
+    let bytes = read_capped(body.reader, &what)?;
+    let sig_text = fetch_signature(acc, &index_url, &what)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| error::bad_input(format!("{what}: index.json is not UTF-8")))?;
+    let index = Index::parse(text, &format!("{what}: index.json"))?;
+    let signed_by = check_trust(acc, &what, &bytes, sig_text.as_deref())?;
+    check_fresh(&what, &index, meta.as_ref().map_or(0, |m| m.serial))?;
+    fsutil::ensure_dir(&dir)?;
+    fsutil::write_atomic(&dir.join("index.json"), &bytes)?;
+    match &sig_text {
+        Some(s) => fsutil::write_atomic(&dir.join("index.json.minisig"), s.as_bytes())?,
+        None => fsutil::remove_if_exists(&dir.join("index.json.minisig"))?,
+    }
+    let m = Meta { etag: body.etag, fetched: timefmt::now(), serial: index.serial, signed_by };
+    write_meta(&dir, &m)?;
+    crate::log::info(&format!("updated {} (serial {}, {} packages)", repo.url, index.serial, index.packages.len()));
+    Ok(Refreshed::Updated { packages: index.packages.len(), serial: index.serial })
+}
+
+fn read_capped(reader: Box<dyn Read + Send>, what: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_INDEX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| digest::read_error(what, e))?;
+    if bytes.len() as u64 > MAX_INDEX_BYTES {
+        return Err(error::bad_input(format!("{what}: index.json is larger than {} MiB", MAX_INDEX_BYTES >> 20)));
+    }
+    Ok(bytes)
+}
+
+/// The detached signature, or `None` when the repository has none and untrusted is allowed.
+fn fetch_signature(acc: &Access, index_url: &str, what: &str) -> Result<Option<String>> {
+    let url = format!("{index_url}.minisig");
+    match http::get(&url, acc.net, None, None) {
+        Ok(Fetched::Body(b)) => {
+            let mut text = String::new();
+            b.reader.take(64 * 1024).read_to_string(&mut text).map_err(|e| digest::read_error(what, e))?;
+            Ok(Some(text))
+        }
+        Ok(Fetched::NotModified) => Ok(None),
+        Err(e) if e.kind == error::Kind::Network && e.msg.contains("not found") || e.msg.contains("cannot open") => {
+            if acc.untrusted_ok() {
+                Ok(None)
+            } else {
+                Err(error::integrity(format!(
+                    "{what}: index.json is not signed (no index.json.minisig); ask its owner to sign it or pass --allow-untrusted"
+                )))
+            }
+        }
+        Err(e) => Err(e.context(what)),
+    }
+}
+
+/// Verifies the signature; returns the signing key's name. Untrusted access skips the
+/// check (loudly) but still records who signed when the signature happens to verify.
+fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) -> Result<Option<String>> {
+    let keys = sig::load_keys(&acc.paths.keys())?;
+    let verified = match sig_text {
+        Some(s) => sig::verify_detached(data, s, &keys, what),
+        None => Err(error::integrity(format!("{what}: not signed"))),
+    };
+    match verified {
+        Ok(k) => Ok(Some(k.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())),
+        Err(e) if acc.untrusted_ok() => {
+            crate::ui::warn(&format!("{what}: accepting an index that is not verified ({}) because of --allow-untrusted", e.msg));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses an expired index (freeze attack) or a serial lower than the kept one (rollback).
+fn check_fresh(what: &str, index: &Index, kept_serial: u64) -> Result<()> {
+    if let Some(exp) = &index.expires {
+        let t = timefmt::parse(exp)
+            .ok_or_else(|| error::bad_input(format!("{what}: 'expires' is not an RFC 3339 time: {exp}")))?;
+        if t <= timefmt::now() {
+            return Err(error::integrity(format!(
+                "{what}: the index expired at {exp}; the repository must publish a fresh one (a stale index can hide security fixes)"
+            )));
+        }
+    }
+    if index.serial < kept_serial {
+        return Err(error::integrity(format!(
+            "{what}: index serial {} is lower than the {kept_serial} already seen (a rollback); refusing it",
+            index.serial
+        )));
+    }
+    Ok(())
+}
+
+fn write_meta(dir: &std::path::Path, m: &Meta) -> Result<()> {
+    let v = json::object(vec![
+        ("etag", m.etag.as_ref().map_or(miniserde::json::Value::Null, json::string)),
+        ("fetched", json::number(m.fetched)),
+        ("serial", json::number(m.serial)),
+        ("signed_by", m.signed_by.as_ref().map_or(miniserde::json::Value::Null, json::string)),
+    ]);
+    fsutil::write_atomic(&dir.join("meta.json"), miniserde::json::to_string(&v).as_bytes())
+}
+
+/// The kept, verified indexes of every repository, refreshing those that are missing,
+/// local, or stale under `auto_update`. A repository that cannot be loaded is an error.
+pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
+    if repos.is_empty() {
+        return Err(error::usage(format!(
+            "no repositories configured; add one to {} or pass --repo URL",
+            acc.paths.repositories().display()
+        )));
+    }
+    let mut out = Vec::new();
+    for repo in repos {
+        let dir = kept_dir(acc.paths, repo);
+        let meta = read_meta(&dir).filter(|_| dir.join("index.json").is_file());
+        let local = !repo.url.starts_with("http://") && !repo.url.starts_with("https://");
+        let stale = match &meta {
+            None => true,
+            Some(m) => acc.config.auto_update && timefmt::now().saturating_sub(m.fetched) >= acc.config.update_interval,
+        };
+        if local || (stale && !acc.net.offline) || meta.is_none() {
+            refresh(acc, repo)?;
+        }
+        out.push(load_kept(acc, repo)?);
+    }
+    Ok(out)
+}
+
+/// Reads a kept index back, re-checking its expiry (it may have expired since `update`).
+pub fn load_kept(acc: &Access, repo: &Repo) -> Result<Loaded> {
+    let dir = kept_dir(acc.paths, repo);
+    let what = format!("repository {}", repo.url);
+    let path = dir.join("index.json");
+    let text = std::fs::read_to_string(&path).at("reading", &path)?;
+    let index = Index::parse(&text, &format!("{what}: kept index.json"))?;
+    check_fresh(&what, &index, 0)?;
+    let signed_by = read_meta(&dir).and_then(|m| m.signed_by);
+    if signed_by.is_none() && !acc.untrusted_ok() {
+        return Err(error::integrity(format!(
+            "{what}: the kept index is not signed; run 'alp update' with the repository's key in etc/alp/keys, or pass --allow-untrusted"
+        )));
+    }
+    Ok(Loaded { repo: repo.clone(), index, signed_by })
+}
+
+/// The kept index of the repository a package came from, if still configured (for `info`).
+pub fn kept_signer(paths: &Paths, repo_url: &str) -> Option<String> {
+    read_meta(&kept_dir(paths, &Repo { url: repo_url.to_string() })).and_then(|m| m.signed_by)
+}
+
+/// All candidates from all loaded indexes, in repository order.
+pub fn candidates(loaded: &[Loaded]) -> Vec<Candidate> {
+    loaded
+        .iter()
+        .flat_map(|l| l.index.packages.iter().map(|p| Candidate { pkg: p.clone(), repo: l.repo.url.clone() }))
+        .collect()
+}

@@ -1,0 +1,274 @@
+//! The resolver (SPEC section 4): for every name, the highest version that satisfies every
+//! constraint on it; dependencies ordered before dependants; conflicts, cycles and missing
+//! packages explained in one sentence that names the packages.
+//!
+//! It works to a fixed point: pick for each constrained name, collect the constraints the
+//! picks' dependencies add, pick again, until nothing changes. Installed packages that are
+//! not being replaced keep constraining what they depend on, so an install never breaks them.
+
+use crate::db::state::Db;
+use crate::error::{self, Result};
+use crate::repo::Candidate;
+use crate::version::{self, Req};
+use std::collections::{BTreeMap, HashMap};
+
+/// How to treat packages that are already installed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Keep an installed version when it satisfies the constraints (install).
+    PreferInstalled,
+    /// Take the highest version of the named packages, keep the rest (upgrade NAME…).
+    Upgrade,
+}
+
+/// One package the plan installs, and the version it replaces.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub cand: Candidate,
+    pub replaces: Option<String>,
+}
+
+/// Where a constraint came from, for error messages.
+#[derive(Clone)]
+struct Constraint {
+    req: Req,
+    origin: String,
+}
+
+#[derive(Clone, PartialEq)]
+enum Pick {
+    Installed(String),
+    Candidate(usize),
+}
+
+pub struct Resolver<'a> {
+    cands: &'a [Candidate],
+    db: &'a Db,
+    by_name: HashMap<&'a str, Vec<usize>>,
+    with_deps: bool,
+}
+
+const MAX_ROUNDS: usize = 200;
+
+impl<'a> Resolver<'a> {
+    pub fn new(cands: &'a [Candidate], db: &'a Db, with_deps: bool) -> Resolver<'a> {
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, c) in cands.iter().enumerate() {
+            by_name.entry(c.pkg.name.as_str()).or_default().push(i);
+        }
+        // A name provided by another package resolves to the providers when no package has it.
+        for (i, c) in cands.iter().enumerate() {
+            for p in &c.pkg.provides {
+                let name = p.split(['=', '<', '>']).next().unwrap_or(p);
+                if !cands.iter().any(|o| o.pkg.name == name) {
+                    by_name.entry(name).or_default().push(i);
+                }
+            }
+        }
+        Resolver { cands, db, by_name, with_deps }
+    }
+
+    /// Resolves `requests`; `upgrade` names the packages to move to their newest version
+    /// (`Policy::Upgrade`). Returns the packages to install, dependencies first.
+    pub fn plan(&self, requests: &[Req], policy: Policy, upgrade: &[String]) -> Result<Vec<Step>> {
+        let mut picks: BTreeMap<String, Pick> = BTreeMap::new();
+        for _ in 0..MAX_ROUNDS {
+            let constraints = self.constraints(requests, &picks);
+            let mut next = BTreeMap::new();
+            for (name, cs) in &constraints {
+                let prefer_installed = match policy {
+                    Policy::PreferInstalled => true,
+                    Policy::Upgrade => !upgrade.iter().any(|u| u == name),
+                };
+                next.insert(name.clone(), self.choose(name, cs, prefer_installed)?);
+            }
+            if next == picks {
+                self.check_conflicts(&picks)?;
+                return self.order(&picks);
+            }
+            picks = next;
+        }
+        Err(error::resolve("the dependencies do not settle on one set of versions; pin versions in the request (name=V)"))
+    }
+
+    /// Requests, dependencies of the current picks, and dependencies of installed packages
+    /// that stay as they are.
+    fn constraints(&self, requests: &[Req], picks: &BTreeMap<String, Pick>) -> BTreeMap<String, Vec<Constraint>> {
+        let mut out: BTreeMap<String, Vec<Constraint>> = BTreeMap::new();
+        for r in requests {
+            out.entry(r.name.clone()).or_default().push(Constraint { req: r.clone(), origin: "requested".into() });
+        }
+        if !self.with_deps {
+            return out;
+        }
+        for (name, pick) in picks {
+            let (id, deps) = match pick {
+                Pick::Candidate(i) => (self.cands[*i].pkg.id(), self.cands[*i].pkg.depends_reqs()),
+                Pick::Installed(_) => match self.db.packages.get(name) {
+                    Some(p) => (p.meta.id(), p.meta.depends_reqs()),
+                    None => continue,
+                },
+            };
+            for d in deps {
+                out.entry(d.name.clone()).or_default().push(Constraint { req: d, origin: format!("required by {id}") });
+            }
+        }
+        for (name, p) in &self.db.packages {
+            if picks.contains_key(name) {
+                continue;
+            }
+            for d in p.meta.depends_reqs() {
+                // Only constrain names the plan touches; an installed package's own
+                // dependencies are already installed.
+                if out.contains_key(&d.name) {
+                    out.entry(d.name.clone())
+                        .or_default()
+                        .push(Constraint { req: d, origin: format!("required by installed {}", p.meta.id()) });
+                }
+            }
+        }
+        out
+    }
+
+    fn choose(&self, name: &str, cs: &[Constraint], prefer_installed: bool) -> Result<Pick> {
+        let ok = |v: &str| cs.iter().all(|c| c.req.matches(v));
+        let installed = self.db.packages.get(name).map(|p| p.meta.version.as_str());
+        if prefer_installed && let Some(v) = installed.filter(|v| ok(v)) {
+            return Ok(Pick::Installed(v.to_string()));
+        }
+        let options = self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        let best = options
+            .iter()
+            .copied()
+            .filter(|&i| ok(&self.cands[i].pkg.version))
+            .max_by(|&a, &b| version::compare(&self.cands[a].pkg.version, &self.cands[b].pkg.version).then(b.cmp(&a)));
+        match best {
+            // Never move an installed package backwards without an explicit version.
+            Some(i) if installed.is_some_and(|v| ok(v) && version::compare(v, &self.cands[i].pkg.version).is_ge()) => {
+                Ok(Pick::Installed(installed.unwrap_or_default().to_string()))
+            }
+            // Re-installing the same version as installed is no change.
+            Some(i) if installed == Some(self.cands[i].pkg.version.as_str()) && self.cands[i].pkg.name == name => {
+                Ok(Pick::Installed(installed.unwrap_or_default().to_string()))
+            }
+            Some(i) => Ok(Pick::Candidate(i)),
+            None if installed.is_some_and(|v| ok(v)) => Ok(Pick::Installed(installed.unwrap_or_default().to_string())),
+            None => Err(self.explain(name, cs, options)),
+        }
+    }
+
+    fn explain(&self, name: &str, cs: &[Constraint], options: &[usize]) -> error::Error {
+        let why: Vec<String> = cs.iter().map(|c| format!("{} ({})", c.req, c.origin)).collect();
+        if options.is_empty() && !self.db.packages.contains_key(name) {
+            let origin = cs.iter().map(|c| c.origin.as_str()).find(|o| *o != "requested");
+            return error::resolve(match origin {
+                Some(o) => format!("package '{name}' ({o}) is not in any repository"),
+                None => format!("package '{name}' is not in any repository; try 'alp update' or 'alp search {name}'"),
+            });
+        }
+        let mut versions: Vec<&str> = options.iter().map(|&i| self.cands[i].pkg.version.as_str()).collect();
+        versions.sort_by(|a, b| version::compare(a, b));
+        versions.dedup();
+        error::resolve(format!(
+            "no version of {name} satisfies {}; available: {}",
+            why.join(" and "),
+            if versions.is_empty() { "none".to_string() } else { versions.join(", ") }
+        ))
+    }
+
+    fn check_conflicts(&self, picks: &BTreeMap<String, Pick>) -> Result<()> {
+        let version_of = |name: &str| -> Option<(String, bool)> {
+            match picks.get(name) {
+                Some(Pick::Candidate(i)) => Some((self.cands[*i].pkg.version.clone(), false)),
+                Some(Pick::Installed(v)) => Some((v.clone(), true)),
+                None => self.db.packages.get(name).map(|p| (p.meta.version.clone(), true)),
+            }
+        };
+        for pick in picks.values() {
+            let Pick::Candidate(i) = pick else { continue };
+            let pkg = &self.cands[*i].pkg;
+            for c in pkg.conflicts.iter().filter_map(|c| Req::parse(c).ok()) {
+                if let Some((v, installed)) = version_of(&c.name)
+                    && c.matches(&v)
+                {
+                    let state = if installed { " (installed)" } else { "" };
+                    return Err(error::resolve(format!(
+                        "{} conflicts with {} {v}{state}; remove one of them first",
+                        pkg.id(),
+                        c.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Dependencies before dependants; a cycle is an error naming its members.
+    fn order(&self, picks: &BTreeMap<String, Pick>) -> Result<Vec<Step>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Visiting,
+            Done,
+        }
+        let names: Vec<&String> = picks.keys().collect();
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let deps_of = |n: &str| -> Vec<usize> {
+            if !self.with_deps {
+                return Vec::new();
+            }
+            let reqs = match &picks[n] {
+                Pick::Candidate(i) => self.cands[*i].pkg.depends_reqs(),
+                Pick::Installed(_) => self.db.packages.get(n).map(|p| p.meta.depends_reqs()).unwrap_or_default(),
+            };
+            reqs.iter().filter_map(|r| index.get(r.name.as_str()).copied()).collect()
+        };
+        let mut marks = vec![Mark::New; names.len()];
+        let mut out = Vec::new();
+        // Iterative depth-first search, so a hostile chain of 100k packages cannot overflow the stack.
+        for start in 0..names.len() {
+            if marks[start] != Mark::New {
+                continue;
+            }
+            let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, deps_of(names[start]))];
+            marks[start] = Mark::Visiting;
+            while let Some((node, pending)) = stack.last_mut() {
+                if let Some(next) = pending.pop() {
+                    match marks[next] {
+                        Mark::Done => {}
+                        Mark::Visiting => {
+                            let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                            let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| self.label(names[*n], picks)).collect();
+                            cycle.push(self.label(names[next], picks));
+                            return Err(error::resolve(format!("dependency cycle: {}", cycle.join(" -> "))));
+                        }
+                        Mark::New => {
+                            marks[next] = Mark::Visiting;
+                            let d = deps_of(names[next]);
+                            stack.push((next, d));
+                        }
+                    }
+                } else {
+                    let node = *node;
+                    marks[node] = Mark::Done;
+                    stack.pop();
+                    if let Pick::Candidate(i) = &picks[names[node]] {
+                        let cand = self.cands[*i].clone();
+                        let replaces = self.db.packages.get(&cand.pkg.name).map(|p| p.meta.version.clone());
+                        if !out.iter().any(|s: &Step| s.cand.pkg.name == cand.pkg.name) {
+                            out.push(Step { cand, replaces });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn label(&self, name: &str, picks: &BTreeMap<String, Pick>) -> String {
+        match &picks[name] {
+            Pick::Candidate(i) => self.cands[*i].pkg.id(),
+            Pick::Installed(v) => format!("{name} {v}"),
+        }
+    }
+}

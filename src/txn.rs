@@ -1,0 +1,351 @@
+//! The install transaction (SPEC section 6): stage every archive in parallel, check it,
+//! then commit all of it through the journal, or discard all of it.
+//!
+//! A byte's path: `fetch::http` (or the cache) → `verify::digest` (SHA-256, size, copy to
+//! the cache) → `unpack` (gzip, tar, path checks, staging files) → here: journal, rename,
+//! database → `hooks`.
+
+use crate::ctx::Ctx;
+use crate::db::journal::{self, Journal};
+use crate::db::state::{Db, Installed};
+use crate::error::{self, Result};
+use crate::fetch::cache::{Cache, CacheWriter};
+use crate::fetch::http::{self, Fetched, Location};
+use crate::repo::Candidate;
+use crate::repo::index::Package;
+use crate::unpack::{self, Claims, Options, Staged};
+use crate::verify::digest::HashingReader;
+use crate::{fsutil, hooks, timefmt, ui};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Where an archive comes from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Repo(Candidate),
+    Local(PathBuf),
+}
+
+/// One package to install (or to upgrade, when `replaces` is set).
+#[derive(Debug, Clone)]
+pub struct Install {
+    pub pkg: Package,
+    pub origin: Origin,
+    pub replaces: Option<String>,
+}
+
+/// Everything one transaction changes.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub installs: Vec<Install>,
+    pub removes: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.installs.is_empty() && self.removes.is_empty()
+    }
+
+    /// The `--simulate` listing, one line per change.
+    pub fn describe(&self, db: &Db) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .installs
+            .iter()
+            .map(|i| match &i.replaces {
+                Some(old) => format!("upgrade {} {old} -> {}", i.pkg.name, i.pkg.version),
+                None => format!("install {}", i.pkg.id()),
+            })
+            .collect();
+        out.extend(self.removes.iter().map(|n| {
+            let v = db.packages.get(n).map(|p| p.meta.version.as_str()).unwrap_or("?");
+            format!("remove {n} {v}")
+        }));
+        out
+    }
+}
+
+/// What a committed transaction did; hook failures come after the commit and are reported.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub hook_errors: Vec<error::Error>,
+}
+
+/// Runs the transaction. The caller holds the lock.
+pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
+    let mut db = Db::load(&ctx.paths)?;
+    let mut outcome = Outcome::default();
+    for name in &plan.removes {
+        if let Some(p) = db.packages.get(name)
+            && let Err(e) = run_hook(ctx, p, "remove", &p.meta.version)
+        {
+            ui::warn(&format!("{}; removing it anyway", e.msg));
+        }
+    }
+    let replacing: HashSet<String> = plan
+        .installs
+        .iter()
+        .filter(|i| db.packages.contains_key(&i.pkg.name))
+        .map(|i| i.pkg.name.clone())
+        .chain(plan.removes.iter().cloned())
+        .collect();
+    let owners = db.owners().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let claims = Claims::new(owners, replacing);
+    let mut staged = stage_all(ctx, &plan.installs, &claims)?;
+
+    let result = build_commit(ctx, &mut db, plan, &staged);
+    let journal = match result {
+        Ok(j) => j,
+        Err(e) => {
+            staged.iter_mut().for_each(|s| s.discard(&ctx.paths.root));
+            return Err(e);
+        }
+    };
+    let write_db = fsutil::write_atomic(&journal::staged_db(&ctx.paths), db.to_json().as_bytes());
+    if let Err(e) = write_db.and_then(|()| journal.commit(&ctx.paths)) {
+        // Without a journal on disk nothing was renamed: put things back as they were.
+        if !ctx.paths.journal().exists() {
+            staged.iter_mut().for_each(|s| s.discard(&ctx.paths.root));
+            let _ = fsutil::remove_if_exists(&journal::staged_db(&ctx.paths));
+        }
+        return Err(e);
+    }
+    for inst in &plan.installs {
+        crate::log::info(&match &inst.replaces {
+            Some(old) => format!("upgraded {} {old} -> {}", inst.pkg.name, inst.pkg.version),
+            None => format!("installed {}", inst.pkg.id()),
+        });
+    }
+    for name in &plan.removes {
+        crate::log::info(&format!("removed {name}"));
+    }
+    for inst in &plan.installs {
+        if let Some(p) = db.packages.get(&inst.pkg.name)
+            && let Err(e) = run_hook(ctx, p, "install", &p.meta.version)
+        {
+            crate::log::error(&e.msg);
+            outcome.hook_errors.push(e.context("the files are installed, but"));
+        }
+    }
+    let cache = Cache::new(&ctx.paths.cache);
+    cache.trim(ctx.config.cache_size.saturating_mul(1 << 20));
+    Ok(outcome)
+}
+
+fn run_hook(ctx: &Ctx, p: &Installed, hook: &str, version: &str) -> Result<()> {
+    if !p.hooks.iter().any(|h| h == hook) {
+        return Ok(());
+    }
+    let script = ctx.paths.scripts(&p.meta.name).join(hook);
+    hooks::run(&script, &ctx.paths.root, &p.meta.name, version, ctx.config.hook_timeout, &[])
+}
+
+/// Stages every archive, `parallel_downloads` at a time. All or nothing: on the first
+/// failure the others stop and everything staged is removed.
+fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Staged>> {
+    let workers = if ctx.config.parallel_install { ctx.config.parallel_downloads as usize } else { 1 };
+    let workers = workers.clamp(1, installs.len().max(1));
+    let cache = Cache::new(&ctx.paths.cache);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<Mutex<Option<Result<Staged>>>> = installs.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= installs.len() || failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = stage_one(ctx, &cache, &installs[i], claims);
+                    if r.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    let mut staged = Vec::new();
+    let mut first_error = None;
+    for r in results {
+        match r.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(s)) => staged.push(s),
+            Some(Err(e)) if first_error.is_none() => first_error = Some(e),
+            _ => {}
+        }
+    }
+    match first_error {
+        None => Ok(staged),
+        Some(e) => {
+            staged.iter_mut().for_each(|s| s.discard(&ctx.paths.root));
+            Err(e)
+        }
+    }
+}
+
+/// Cap on unpacked bytes: the declared installed size with slack, else 100x the archive.
+fn size_cap(pkg: &Package, archive_size: u64) -> u64 {
+    if pkg.installed_size > 0 {
+        pkg.installed_size + pkg.installed_size / 8 + (1 << 20)
+    } else {
+        archive_size.saturating_mul(100).clamp(256 << 20, 64 << 30)
+    }
+}
+
+/// One archive: open its bytes (cache, file or HTTP), stream them through the digest into
+/// the unpacker, and only keep the result if digest and size match.
+fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Result<Staged> {
+    let pkg = &inst.pkg;
+    let label = pkg.id();
+    let root = &ctx.paths.root;
+    let (reader, tee, expect, from_cache): (Box<dyn Read + Send>, Option<CacheWriter>, Option<(&str, u64)>, bool) =
+        match &inst.origin {
+            Origin::Local(path) => {
+                let f = File::open(path).map_err(|e| error::io_at("opening", path, e))?;
+                (Box::new(f), None, None, false)
+            }
+            Origin::Repo(c) => {
+                let expect = Some((pkg.sha256.as_str(), pkg.size));
+                if let Some(f) = cache.open(&pkg.sha256) {
+                    (Box::new(f), None, expect, true)
+                } else {
+                    let url = c.url();
+                    let remote = matches!(Location::parse(&url), Location::Http(_));
+                    if remote && ctx.net.offline {
+                        return Err(error::network(format!("{label} is not in the cache and --offline forbids downloading it")));
+                    }
+                    let body = match http::get(&url, &ctx.net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
+                        Fetched::Body(b) => b,
+                        Fetched::NotModified => return Err(error::network(format!("{label}: unexpected 304 from {url}"))),
+                    };
+                    if let Some(len) = body.len
+                        && len != pkg.size
+                    {
+                        return Err(error::integrity(format!(
+                            "{label}: the server offers {len} bytes but the index says {}; refusing the download",
+                            pkg.size
+                        )));
+                    }
+                    let tee = if remote && ctx.config.keep_cache { cache.writer(&pkg.sha256).ok() } else { None };
+                    (body.reader, tee, expect, false)
+                }
+            }
+        };
+    let archive_size = expect.map_or(u64::MAX, |e| e.1);
+    let opts = Options { allow_setuid: ctx.allow_setuid, max_bytes: size_cap(pkg, archive_size.min(1 << 40)) };
+    let mut hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);
+    let unpacked = unpack::unpack(&mut hashing, root, &pkg.name, &label, &opts, claims);
+    let mut staged = match unpacked {
+        Ok(s) => s,
+        Err(e) => {
+            let e = match (hashing.source_error(), expect) {
+                (Some(src), _) => src,
+                (None, Some((_, size))) if hashing.count() < size && e.kind == error::Kind::BadInput && e.msg.contains("corrupt or truncated") => {
+                    error::integrity(format!("{label}: download ended after {} of {size} bytes", hashing.count()))
+                }
+                _ => e,
+            };
+            forget_cached(cache, from_cache, pkg, &e);
+            return Err(hashing.fail(e));
+        }
+    };
+    if let Err(e) = hashing.finish(&label, expect.map(|e| e.0), expect.map(|e| e.1)) {
+        staged.discard(root);
+        forget_cached(cache, from_cache, pkg, &e);
+        return Err(e);
+    }
+    let mismatch = staged.meta.as_ref().filter(|m| {
+        matches!(inst.origin, Origin::Repo(_))
+            && (m.name != pkg.name || crate::version::compare(&m.version, &pkg.version).is_ne())
+    });
+    if let Some(meta) = mismatch {
+        let e = error::integrity(format!("{label}: the archive says it is {} but the index says {label}", meta.id()));
+        staged.discard(root);
+        return Err(e);
+    }
+    Ok(staged)
+}
+
+/// A cached archive that fails its check is removed so the next run downloads it afresh.
+fn forget_cached(cache: &Cache, from_cache: bool, pkg: &Package, e: &error::Error) {
+    if from_cache && matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) {
+        cache.remove(&pkg.sha256);
+        ui::warn(&format!("the cached archive of {} was damaged and has been removed; run the command again", pkg.id()));
+    }
+}
+
+/// Updates `db` to the state after the commit and returns the journal that gets there.
+fn build_commit(ctx: &Ctx, db: &mut Db, plan: &Plan, staged: &[Staged]) -> Result<Journal> {
+    let mut journal = Journal::default();
+    let mut new_paths: HashSet<String> = HashSet::new();
+    for st in staged {
+        for f in &st.files {
+            journal.renames.push((f.staged.clone(), f.rec.path.clone()));
+            new_paths.insert(f.rec.path.clone());
+        }
+        for (_, staged_path, dest) in &st.hooks {
+            journal.renames.push((staged_path.clone(), dest.clone()));
+            new_paths.insert(dest.clone());
+        }
+    }
+    let mut rmdirs: Vec<String> = Vec::new();
+    let scripts_rel = |name: &str| format!("var/lib/alp/scripts/{name}");
+    for (inst, st) in plan.installs.iter().zip(staged) {
+        let named: HashSet<&str> = st.dirs.iter().map(String::as_str).collect();
+        let mut dirs: Vec<String> = st.created_dirs(&ctx.paths.root);
+        if let Some(old) = db.packages.get(&inst.pkg.name) {
+            for f in &old.files {
+                if !new_paths.contains(&f.path) {
+                    journal.removes.push(f.path.clone());
+                }
+            }
+            for h in &old.hooks {
+                let p = format!("{}/{h}", scripts_rel(&old.meta.name));
+                if !new_paths.contains(&p) {
+                    journal.removes.push(p);
+                }
+            }
+            for d in &old.dirs {
+                if named.contains(d.as_str()) {
+                    dirs.push(d.clone());
+                } else {
+                    rmdirs.push(d.clone());
+                }
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        let (pkg, origin) = match &inst.origin {
+            Origin::Repo(c) => (inst.pkg.clone(), c.repo.clone()),
+            Origin::Local(p) => (st.meta.clone().unwrap_or_else(|| inst.pkg.clone()), format!("local:{}", p.display())),
+        };
+        let record = Installed {
+            meta: pkg,
+            origin,
+            installed_at: timefmt::now(),
+            files: st.files.iter().map(|f| f.rec.clone()).collect(),
+            dirs,
+            hooks: st.hooks.iter().map(|h| h.0.clone()).collect(),
+            size: st.size,
+        };
+        db.packages.insert(inst.pkg.name.clone(), record);
+    }
+    for name in &plan.removes {
+        let Some(old) = db.packages.remove(name) else {
+            return Err(error::usage(format!("{name} is not installed")));
+        };
+        journal.removes.extend(old.files.iter().map(|f| f.path.clone()).filter(|p| !new_paths.contains(p)));
+        journal.removes.extend(old.hooks.iter().map(|h| format!("{}/{h}", scripts_rel(name))));
+        rmdirs.extend(old.dirs.iter().cloned());
+        rmdirs.push(scripts_rel(name));
+    }
+    // Deepest first, so parents empty out before their turn.
+    rmdirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    rmdirs.dedup();
+    journal.rmdirs = rmdirs;
+    Ok(journal)
+}
