@@ -58,6 +58,155 @@ pub enum Command {
     Index(Index),
     Init(Init),
     Lock(Lock),
+    Key(Key),
+    Sign(Sign),
+    Verify(Verify),
+    CertInfo(CertInfo),
+    CertCreate(CertCreate),
+    CertScan(CertScan),
+    Stats(Stats),
+    Doctor(Doctor),
+    Clean(Clean),
+    Config(ConfigCmd),
+    InstallLocal(InstallLocal),
+    Migrate(Migrate),
+    SelfUpdate(SelfUpdate),
+}
+
+/// manage signing keys: `key generate`
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "key")]
+pub struct Key {
+    /// action: generate
+    #[argh(positional)]
+    pub action: String,
+    /// secret key file to write (default ./alp.key); the public key goes beside it as .pub
+    #[argh(option, short = 's')]
+    pub secret: Option<String>,
+    /// public key file to write (default: secret key path with .pub)
+    #[argh(option, short = 'p')]
+    pub public: Option<String>,
+    /// do not encrypt the secret key (for CI); otherwise a password is read from $ALP_KEY_PASSWORD or the terminal
+    #[argh(switch)]
+    pub unencrypted: bool,
+    /// overwrite existing key files
+    #[argh(switch)]
+    pub force: bool,
+}
+
+/// sign a file with a minisign secret key (writes FILE.minisig)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "sign")]
+pub struct Sign {
+    /// secret key file (default ./alp.key)
+    #[argh(option, short = 's')]
+    pub secret: Option<String>,
+    /// file to sign
+    #[argh(positional)]
+    pub file: String,
+}
+
+/// verify FILE.minisig against a public key or the trusted keys
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "verify")]
+pub struct Verify {
+    /// public key file (default: every key in etc/alp/keys)
+    #[argh(option, short = 'p')]
+    pub public: Option<String>,
+    /// file to verify
+    #[argh(positional)]
+    pub file: String,
+}
+
+/// show which key signed the index an installed package came from
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "cert-info")]
+pub struct CertInfo {
+    /// package name, or a legacy cerf.alpc / .alp file
+    #[argh(positional)]
+    pub name: String,
+}
+
+/// make a signing key pair; given a repository directory, sign its index too
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "cert-create")]
+pub struct CertCreate {
+    /// secret key file (default ./alp.key)
+    #[argh(option, short = 's')]
+    pub secret: Option<String>,
+    /// do not encrypt the secret key
+    #[argh(switch)]
+    pub unencrypted: bool,
+    /// repository directory whose index.json to sign
+    #[argh(positional)]
+    pub dir: Option<String>,
+}
+
+/// fetch a repository's index and signature and report validity and key id
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "cert-scan")]
+pub struct CertScan {
+    /// repository URL or path
+    #[argh(positional)]
+    pub url: String,
+}
+
+/// counts and sizes: packages, disk, cache, last update
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "stats")]
+pub struct Stats {}
+
+/// check the installation; non-zero exit when something is wrong
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "doctor")]
+pub struct Doctor {}
+
+/// empty the download cache (--all: kept indexes too)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "clean")]
+pub struct Clean {
+    /// also remove kept indexes
+    #[argh(switch)]
+    pub all: bool,
+}
+
+/// show settings, or `config get KEY`, `config set KEY VALUE`
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "config")]
+pub struct ConfigCmd {
+    /// get KEY | set KEY VALUE
+    #[argh(positional)]
+    pub args: Vec<String>,
+}
+
+/// install an old-format .alp package file
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "install-local")]
+pub struct InstallLocal {
+    /// the .alp file (or a .tar.gz archive)
+    #[argh(positional)]
+    pub file: String,
+}
+
+/// bring records and settings over from the old Python tool's ~/.alp
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "migrate")]
+pub struct Migrate {
+    /// the old tool's directory (default ~/.alp)
+    #[argh(option)]
+    pub from: Option<String>,
+}
+
+/// replace this binary with the newest signed release
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "self-update")]
+pub struct SelfUpdate {
+    /// allow a downgrade or re-install of the same version
+    #[argh(switch)]
+    pub force: bool,
+    /// manifest URL (default: config release_url)
+    #[argh(option)]
+    pub url: Option<String>,
 }
 
 /// pin exact versions, URLs and sha256 of REQ and its dependencies
@@ -164,6 +313,9 @@ pub struct Index {
     /// expiry in days from now (default: none)
     #[argh(option)]
     pub expires_days: Option<u64>,
+    /// sign index.json with this secret key as it is written
+    #[argh(option)]
+    pub sign: Option<String>,
     /// repository directory
     #[argh(positional)]
     pub dir: String,

@@ -1,10 +1,14 @@
 //! One thin file per command family; each parses nothing and owns no policy, it calls the core.
 
+pub mod admin;
 pub mod build;
 pub mod help;
 pub mod init;
 pub mod install;
+pub mod legacy;
 pub mod query;
+pub mod selfupdate;
+pub mod trust;
 pub mod update;
 
 use crate::cli::{Cli, Command};
@@ -57,6 +61,19 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Index(a) => build::index(&ctx, &a),
         Command::Init(a) => init::init(&ctx, &a),
         Command::Lock(a) => init::lock(&ctx, &a.requests, &a.output),
+        Command::Key(a) => trust::key(&ctx, &a),
+        Command::Sign(a) => trust::sign(&ctx, &a),
+        Command::Verify(a) => trust::verify(&ctx, &a),
+        Command::CertInfo(a) => trust::cert_info(&ctx, &a),
+        Command::CertCreate(a) => trust::cert_create(&ctx, &a),
+        Command::CertScan(a) => trust::cert_scan(&ctx, &a),
+        Command::Stats(_) => admin::stats(&ctx),
+        Command::Doctor(_) => admin::doctor(&ctx),
+        Command::Clean(a) => admin::clean(&ctx, a.all),
+        Command::Config(a) => admin::config(&ctx, &a.args),
+        Command::InstallLocal(a) => legacy::install_local(&ctx, &a.file),
+        Command::Migrate(a) => legacy::migrate(&ctx, a.from.as_deref()),
+        Command::SelfUpdate(a) => selfupdate::self_update(&ctx, &a),
     }
 }
 

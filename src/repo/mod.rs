@@ -74,7 +74,11 @@ pub fn configured(paths: &Paths, cli: &[String]) -> Result<Vec<Repo>> {
     urls.extend(cli.iter().cloned());
     let mut repos: Vec<Repo> = Vec::new();
     for u in urls {
-        let u = u.trim().trim_end_matches('/').to_string();
+        let mut u = u.trim().trim_end_matches('/').to_string();
+        // One spelling per local repository, so its kept index is found again.
+        if !u.is_empty() && !u.contains("://") && let Ok(abs) = std::fs::canonicalize(&u) {
+            u = abs.to_string_lossy().into_owned();
+        }
         if u.is_empty() || repos.iter().any(|r| r.url == u) {
             continue;
         }
@@ -193,7 +197,7 @@ fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) ->
     match verified {
         Ok(k) => Ok(Some(k.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())),
         Err(e) if acc.untrusted_ok() => {
-            crate::ui::warn(&format!("{what}: accepting an index that is not verified ({}) because of --allow-untrusted", e.msg));
+            crate::ui::warn(&format!("{what}: using an UNVERIFIED index because of --allow-untrusted ({})", e.msg.trim_start_matches(&format!("{what}: "))));
             Ok(None)
         }
         Err(e) => Err(e),

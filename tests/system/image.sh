@@ -21,7 +21,7 @@
 set -u -o pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=tests/system/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$REPO/tests/system/lib.sh"
 
 BIN=$REPO/target/x86_64-unknown-linux-musl/release/alp
@@ -350,7 +350,7 @@ as_pid1() {
     PID1_CTR=$(b from --pull=never "$image") && PID1_MNT=$(b mount "$PID1_CTR") || return 1
     mkdir -p "$PID1_MNT/proc" "$PID1_MNT/dev"
     # shellcheck disable=SC2016 # expanded by the inner sh
-    timeout 60 unshare --pid --fork --mount sh -c '
+    timeout 30 unshare --pid --fork --kill-child --mount sh -c '
         root=$1; shift
         mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" || exit 99
         exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -397,6 +397,18 @@ case_init_as_pid1_forwards_sigterm() {
     alp_pid=$(pgrep -P "$(pgrep -P "$PID1_PID" | head -n 1)" | head -n 1)
     if [ -n "$alp_pid" ] && grep -q ready "$T/sigterm.log"; then
         kill -TERM "$alp_pid"
+        for _ in $(seq 100); do
+            kill -0 "$PID1_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    if kill -0 "$PID1_PID" 2>/dev/null; then
+        kill "$PID1_PID" # timeout -> unshare, whose --kill-child takes alp down with it
+        wait "$PID1_PID"
+        pid1_done
+        WHY="alp init did not exit within 10 s of SIGTERM (pid ${alp_pid:-not found})"
+        show "$T/sigterm.log"
+        return 1
     fi
     wait "$PID1_PID"
     RC=$?

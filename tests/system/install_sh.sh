@@ -11,7 +11,7 @@
 set -u -o pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=tests/system/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$REPO/tests/system/lib.sh"
 
 X86=x86_64-unknown-linux-musl
