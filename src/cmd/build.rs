@@ -118,6 +118,9 @@ pub fn index(_ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
         packages,
     };
     fsutil::write_atomic(&index_path, index.to_json().as_bytes())?;
+    if let Some(key) = &args.sign {
+        crate::cmd::trust::sign_file(Path::new(key), &index_path)?;
+    }
     ui::status(&format!("wrote {} ({} packages, serial {})", index_path.display(), index.packages.len(), index.serial));
     Ok(0)
 }
