@@ -1,6 +1,19 @@
-//! PID 1 duties for `alp init`: spawn the command, forward signals, reap zombies, and
-//! exit with the child's status.
+//! PID 1 duties for `alp init`: start the command in its own process group, forward the
+//! signals a container runtime sends, reap every zombie (orphans included), and exit with the
+//! command's status. Modelled on tini.
+//!
+//! `run` reads as the life of PID 1, top to bottom, and each syscall sits in the one function
+//! whose name says why. Deliberately left out: restarting the command, forwarding signals
+//! other than `FORWARDED`, and waiting for orphans still running when the command exits (as
+//! PID 1 our exit makes the kernel end them; as a subreaper they pass up to our own reaper,
+//! as they would under tini).
+//!
+//! Nothing here may panic or depend on the environment: no /proc, no HOME, no terminal and a
+//! closed stdin are all normal for a container's PID 1.
 
+use libc::{c_int, pid_t, sigset_t};
+use std::io;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 pub struct Options {
@@ -10,14 +23,293 @@ pub struct Options {
     pub expect: Vec<i32>,
 }
 
-/// Runs `argv` and returns the exit code alp should exit with.
+/// The signals passed on to the command; SIGKILL and SIGSTOP cannot be caught, and the
+/// terminal stop signals belong to the command's own process group.
+const FORWARDED: [c_int; 8] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+];
+
+/// Dispositions alp changes for itself and puts back in the child before exec. SIGTTIN and
+/// SIGTTOU are ignored so that handing the terminal over and writing to it from the
+/// background never stops alp; SIGCHLD is set to its default so children are not
+/// auto-reaped behind our back (a runtime may start us with it ignored).
+const ADJUSTED: [(c_int, libc::sighandler_t); 3] =
+    [(libc::SIGTTIN, libc::SIG_IGN), (libc::SIGTTOU, libc::SIG_IGN), (libc::SIGCHLD, libc::SIG_DFL)];
+
+/// Exit code when the command's status could not be collected.
+const LOST: i32 = 1;
+
+/// Runs `argv` under supervision and returns the exit code alp should exit with.
 pub fn run(argv: &[String], opts: &Options) -> i32 {
-    let _ = opts.group;
-    match Command::new(&argv[0]).args(&argv[1..]).status() {
-        Ok(s) => {
-            let code = s.code().unwrap_or(1);
-            if opts.expect.contains(&code) { 0 } else { code }
+    let Some((program, args)) = argv.split_first() else { return 0 };
+    if !is_pid1() {
+        register_subreaper();
+    }
+    let signals = configure_signals();
+    let child = match spawn_child(program, args, signals.original) {
+        Ok(pid) => pid,
+        Err(e) => return report_spawn_failure(program, &e),
+    };
+    match supervise(child, opts.group, &signals.waited) {
+        Some(status) => exit_code(status, &opts.expect),
+        None => {
+            crate::ui::error(&format!("lost track of '{program}' (pid {child}): no exit status could be collected"));
+            LOST
         }
-        Err(_) => 127,
+    }
+}
+
+fn is_pid1() -> bool {
+    std::process::id() == 1
+}
+
+/// Asks the kernel to reparent our orphaned descendants to us, so we reap them as PID 1 would.
+fn register_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integers and touches no memory.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_SET_CHILD_SUBREAPER,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if rc != 0 {
+        crate::ui::warn(&format!(
+            "cannot register as child subreaper ({}); orphaned processes will be reaped by the host's init instead",
+            crate::error::plain_io(&io::Error::last_os_error())
+        ));
+    }
+}
+
+/// What the child must get back before exec, and the set alp waits on.
+struct Signals {
+    original: Original,
+    waited: sigset_t,
+}
+
+/// The signal state alp was started with, restored in the child.
+#[derive(Clone, Copy)]
+struct Original {
+    mask: sigset_t,
+    actions: [(c_int, libc::sigaction); ADJUSTED.len()],
+}
+
+/// Blocks the forwarded signals and SIGCHLD (they are taken synchronously in `supervise`)
+/// and sets the dispositions in `ADJUSTED`, remembering what was there before.
+fn configure_signals() -> Signals {
+    // SAFETY: sigset_t and sigaction are plain C data; all-zero is a valid (empty) value
+    // for both, and each is initialised by the calls below before it is read.
+    let (mut waited, mut mask, mut actions): (sigset_t, sigset_t, [(c_int, libc::sigaction); ADJUSTED.len()]) =
+        unsafe { std::mem::zeroed() };
+    // SAFETY: `waited` is a valid sigset_t owned by this frame; the signal numbers are valid.
+    unsafe {
+        libc::sigemptyset(&mut waited);
+        for sig in FORWARDED.iter().chain([&libc::SIGCHLD]) {
+            libc::sigaddset(&mut waited, *sig);
+        }
+    }
+    // SAFETY: both pointers refer to sigset_t values owned by this frame. alp is single
+    // threaded here (the install's download threads were scoped and have been joined).
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &waited, &mut mask) };
+    for (slot, (sig, handler)) in actions.iter_mut().zip(ADJUSTED) {
+        // SAFETY: `new` is zeroed (empty mask, no flags) and given a valid handler constant;
+        // `slot.1` is valid memory for the previous action.
+        unsafe {
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = handler;
+            libc::sigemptyset(&mut new.sa_mask);
+            slot.0 = sig;
+            libc::sigaction(sig, &new, &mut slot.1);
+        }
+    }
+    Signals { original: Original { mask, actions }, waited }
+}
+
+/// Starts the command in its own process group, holding the terminal if there is one, with
+/// the signal state alp was started with and the proxy variables alp kept for itself.
+/// Returns once the command has been exec'd (or failed to be).
+fn spawn_child(program: &str, args: &[String], original: Original) -> io::Result<pid_t> {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for (k, v) in crate::fetch::http::proxy_env_vars() {
+        cmd.env(k, v);
+    }
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls on values copied into it; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            isolate_child()?;
+            restore_signals(&original);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    Ok(child.id() as pid_t)
+}
+
+/// In the child: a process group of its own (so `-g` and the terminal's job control reach it
+/// and its descendants, not alp), and the terminal's foreground when stdin is one.
+fn isolate_child() -> io::Result<()> {
+    // SAFETY: setpgid(0, 0) acts on the calling process only.
+    if unsafe { libc::setpgid(0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Best effort: stdin may be a terminal that is not ours to control (ENOTTY, EPERM).
+    // SAFETY: isatty, tcsetpgrp and getpgrp take integers and touch no memory. SIGTTOU is
+    // still ignored here, so tcsetpgrp from a background group does not stop the child.
+    unsafe {
+        if libc::isatty(libc::STDIN_FILENO) == 1 {
+            libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
+        }
+    }
+    Ok(())
+}
+
+/// In the child: the dispositions and mask alp was started with. SIGPIPE goes back to its
+/// default, which the Rust runtime replaced before alp's own code ran.
+fn restore_signals(original: &Original) {
+    // SAFETY: every pointer refers to data copied into this process; sigaction and
+    // sigprocmask are async-signal-safe, as required between fork and exec.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        for (sig, action) in &original.actions {
+            libc::sigaction(*sig, action, std::ptr::null_mut());
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, &original.mask, std::ptr::null_mut());
+    }
+}
+
+/// One `alp: error:` line for a command that could not be started; returns 127 when it
+/// cannot be found (or started at all), 126 when it is there but cannot be executed.
+fn report_spawn_failure(program: &str, e: &io::Error) -> i32 {
+    let (code, why) = match e.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR) if program.contains('/') => {
+            (127, "no such file (or its #! interpreter is missing); fix the container's command".to_string())
+        }
+        Some(libc::ENOENT | libc::ENOTDIR) => {
+            let path = std::env::var("PATH").map_or_else(|_| "PATH is not set".to_string(), |p| format!("PATH={p}"));
+            (
+                127,
+                format!(
+                    "command not found ({path}); install the package that provides it or fix the container's command"
+                ),
+            )
+        }
+        Some(libc::EACCES | libc::EPERM | libc::EISDIR) => (
+            126,
+            "permission denied: it is not an executable file (chmod +x it, or run it through its interpreter)".into(),
+        ),
+        Some(libc::ENOEXEC) => {
+            (126, "not an executable format for this machine (wrong architecture, or no #! line)".into())
+        }
+        Some(libc::ETXTBSY | libc::E2BIG) => (126, crate::error::plain_io(e)),
+        _ => (127, crate::error::plain_io(e)),
+    };
+    crate::ui::error(&format!("cannot run '{program}': {why}"));
+    code
+}
+
+/// Waits for signals until the child exits: forwards the ones in `FORWARDED`, reaps on
+/// SIGCHLD. Returns the child's wait status, or `None` if it vanished without one.
+fn supervise(child: pid_t, group: bool, waited: &sigset_t) -> Option<c_int> {
+    loop {
+        match reap_zombies(child) {
+            Reaped::Child(status) => return Some(status),
+            Reaped::NoChildren => return None,
+            Reaped::Running => {}
+        }
+        match wait_for_signal(waited) {
+            Some(libc::SIGCHLD) | None => {}
+            Some(sig) => forward_signal(child, sig, group),
+        }
+    }
+}
+
+/// Blocks until one of `waited` is pending and takes it. A pending SIGCHLD that arrived
+/// while we were reaping is still pending here, so no exit is ever missed.
+fn wait_for_signal(waited: &sigset_t) -> Option<c_int> {
+    let mut sig: c_int = 0;
+    // SAFETY: `waited` is a valid sigset_t and `sig` a valid out-pointer; every signal in
+    // the set is blocked, as sigwait requires.
+    let rc = unsafe { libc::sigwait(waited, &mut sig) };
+    (rc == 0).then_some(sig)
+}
+
+/// Sends `sig` to the child, or with `group` to its process group (reaching what a
+/// `sh -c` started). A child that moved to another group still gets it directly.
+fn forward_signal(child: pid_t, sig: c_int, group: bool) {
+    // SAFETY: kill takes integers; a stale pid only yields ESRCH.
+    unsafe {
+        if !group || libc::kill(-child, sig) != 0 {
+            libc::kill(child, sig);
+        }
+    }
+}
+
+enum Reaped {
+    /// The command exited, with this wait status.
+    Child(c_int),
+    /// The command is still running.
+    Running,
+    /// There is nothing left to wait for, and the command's status was never seen.
+    NoChildren,
+}
+
+/// Collects every exited child, orphans adopted as PID 1 or subreaper included, without
+/// blocking; reports the command's status if it was among them.
+fn reap_zombies(child: pid_t) -> Reaped {
+    let mut found = None;
+    loop {
+        let mut status: c_int = 0;
+        // SAFETY: `status` is a valid out-pointer; WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid > 0 {
+            if pid == child {
+                found = Some(status);
+            }
+            continue;
+        }
+        if pid < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return match (found, pid) {
+            (Some(status), _) => Reaped::Child(status),
+            (None, 0) => Reaped::Running,
+            (None, _) => Reaped::NoChildren,
+        };
+    }
+}
+
+/// The child's exit code, 128+N when signal N ended it, 0 when `expect` lists it.
+fn exit_code(status: c_int, expect: &[i32]) -> i32 {
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        LOST
+    };
+    if expect.contains(&code) { 0 } else { code }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_maps_signals_and_expected_codes() {
+        assert_eq!(exit_code(3 << 8, &[]), 3);
+        assert_eq!(exit_code(libc::SIGKILL, &[]), 137);
+        assert_eq!(exit_code(3 << 8, &[3]), 0);
+        assert_eq!(exit_code(libc::SIGTERM, &[143]), 0);
     }
 }

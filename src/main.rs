@@ -13,6 +13,7 @@ mod fsutil;
 mod hooks;
 mod init;
 mod json;
+mod legacy;
 mod lockfile;
 mod log;
 mod repo;

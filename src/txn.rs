@@ -243,9 +243,18 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Resul
         Ok(s) => s,
         Err(e) => {
             let e = match (hashing.source_error(), expect) {
-                (Some(src), _) => src,
-                (None, Some((_, size))) if hashing.count() < size && e.kind == error::Kind::BadInput && e.msg.contains("corrupt or truncated") => {
-                    error::integrity(format!("{label}: download ended after {} of {size} bytes", hashing.count()))
+                (Some(src), _) => src.context(&label),
+                // A corrupt archive whose bytes are not the ones the index names: say so, since
+                // that is the cause (tampering or a broken mirror), not the gzip error it led to.
+                (None, Some((sha, size))) if e.kind == error::Kind::BadInput => {
+                    let cut_short = hashing.count() < size;
+                    match hashing.finish(&label, Some(sha), Some(size)) {
+                        Err(_) if cut_short => {
+                            error::network(format!("{label}: the download ended early (connection closed before {size} bytes)"))
+                        }
+                        Err(mismatch) => mismatch,
+                        Ok(_) => e,
+                    }
                 }
                 _ => e,
             };

@@ -1,33 +1,598 @@
-//! Signing commands: `key generate`, `sign`, `verify`, and the old `cert-*` names.
+//! Signing commands (SPEC section 7): `key generate`, `sign`, `verify`, and the old tool's
+//! `cert-create`, `cert-info`, `cert-scan` names, now over real minisign signatures.
+//!
+//! The cryptography lives in `verify::sig`; this file reads passwords, writes key files,
+//! and reports. The old tool's "certificates" (a SHA-256 of public fields) are only ever
+//! displayed, and always as unverifiable: anyone can compute one.
 
+use crate::cmd::print_json;
 use crate::ctx::Ctx;
-use crate::error::{self, Result};
+use crate::db::state::Db;
+use crate::error::{self, IoContext, Result};
+use crate::fetch::http::{self, Fetched};
+use crate::json::{self, Fields};
+use crate::repo::index::Index;
+use crate::verify::{digest, sig};
+use crate::{fsutil, timefmt, ui};
+use miniserde::json::Value;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
-pub fn key(_ctx: &Ctx, _a: &crate::cli::Key) -> Result<i32> {
-    Err(error::io_msg("'key' is not built yet"))
+/// The secret key file the commands use when `-s` is not given.
+const DEFAULT_SECRET: &str = "alp.key";
+/// Environment variable holding the secret key's password (for scripts and CI).
+const PASSWORD_ENV: &str = "ALP_KEY_PASSWORD";
+/// Index and signature bodies larger than this are refused (as `update` does).
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+const MAX_SIG_BYTES: u64 = 64 << 10;
+
+/// `alp key generate`: a minisign key pair, the secret key encrypted unless `--unencrypted`.
+pub fn key(ctx: &Ctx, a: &crate::cli::Key) -> Result<i32> {
+    if a.action != "generate" {
+        return Err(error::usage(format!("unknown key action '{}'; the only one is 'alp key generate'", a.action)));
+    }
+    let secret = PathBuf::from(a.secret.as_deref().unwrap_or(DEFAULT_SECRET));
+    let public = a.public.as_ref().map_or_else(|| secret.with_extension("pub"), PathBuf::from);
+    check_key_targets(&secret, &public, a.force)?;
+    let password = if a.unencrypted { None } else { Some(new_password()?) };
+    let pair = write_key_pair(&secret, &public, password)?;
+    report_key_pair(ctx, &secret, &public, &pair, !a.unencrypted);
+    Ok(0)
 }
 
-pub fn sign(_ctx: &Ctx, _a: &crate::cli::Sign) -> Result<i32> {
-    Err(error::io_msg("'sign' is not built yet"))
+/// `alp sign FILE`: writes `FILE.minisig`.
+pub fn sign(ctx: &Ctx, a: &crate::cli::Sign) -> Result<i32> {
+    let secret = PathBuf::from(a.secret.as_deref().unwrap_or(DEFAULT_SECRET));
+    let key = sig::read_secret_key(&secret)?;
+    let password = password_for(&key)?;
+    let (sig_path, id) = sign_with(&key, password, Path::new(&a.file))?;
+    if ctx.json {
+        print_json(&json::object(vec![
+            ("file", json::string(a.file.as_str())),
+            ("signature", json::string(sig_path.display().to_string())),
+            ("key_id", json::string(id)),
+        ]));
+    } else {
+        ui::status(&format!("signed {} with key {id}: wrote {}", a.file, sig_path.display()));
+    }
+    Ok(0)
 }
 
-pub fn verify(_ctx: &Ctx, _a: &crate::cli::Verify) -> Result<i32> {
-    Err(error::io_msg("'verify' is not built yet"))
+/// Signs `file` with the minisign secret key at `secret`, writing `file.minisig`
+/// (for `alp index DIR --sign KEY`).
+pub fn sign_file(secret: &Path, file: &Path) -> Result<()> {
+    let key = sig::read_secret_key(secret)?;
+    let password = password_for(&key)?;
+    let (sig_path, id) = sign_with(&key, password, file)?;
+    ui::status(&format!("signed {} with key {id}: wrote {}", file.display(), sig_path.display()));
+    Ok(())
 }
 
-pub fn cert_info(_ctx: &Ctx, _a: &crate::cli::CertInfo) -> Result<i32> {
-    Err(error::io_msg("'cert-info' is not built yet"))
+/// `alp verify FILE`: checks `FILE.minisig` against `-p PUB` or every trusted key.
+pub fn verify(ctx: &Ctx, a: &crate::cli::Verify) -> Result<i32> {
+    let file = Path::new(&a.file);
+    let sig_path = minisig_path(file);
+    let sig_text = read_signature(&sig_path)?;
+    let keys = match &a.public {
+        Some(p) => vec![sig::load_key_file(Path::new(p))?],
+        None => sig::load_keys(&ctx.paths.keys())?,
+    };
+    let f = std::fs::File::open(file).at("opening", file)?;
+    let what = file.display().to_string();
+    let claimed = sig::signature_key_id(&sig_text);
+    let comment = sig::trusted_comment(&sig_text);
+    match sig::verify_reader(f, &sig_text, &keys, &what) {
+        Ok(k) => {
+            if ctx.json {
+                print_json(&json::object(vec![
+                    ("file", json::string(what.as_str())),
+                    ("valid", Value::Bool(true)),
+                    ("key_id", json::string(k.id.as_str())),
+                    ("key", json::string(k.path.display().to_string())),
+                    ("trusted_comment", opt_string(comment.as_deref())),
+                ]));
+            } else {
+                println!("{what}: signature verified with key {} ({})", k.id, k.path.display());
+                if let Some(c) = comment {
+                    println!("trusted comment: {c}");
+                }
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if ctx.json {
+                print_json(&json::object(vec![
+                    ("file", json::string(what.as_str())),
+                    ("valid", Value::Bool(false)),
+                    ("key_id", opt_string(claimed.as_deref())),
+                    ("error", json::string(e.msg.as_str())),
+                ]));
+            }
+            Err(e)
+        }
+    }
 }
 
-pub fn cert_create(_ctx: &Ctx, _a: &crate::cli::CertCreate) -> Result<i32> {
-    Err(error::io_msg("'cert-create' is not built yet"))
+/// `alp cert-create [DIR]`: a key pair like `key generate`, and DIR/index.json signed.
+pub fn cert_create(ctx: &Ctx, a: &crate::cli::CertCreate) -> Result<i32> {
+    let secret = PathBuf::from(a.secret.as_deref().unwrap_or(DEFAULT_SECRET));
+    let public = secret.with_extension("pub");
+    let index = a.dir.as_ref().map(|d| Path::new(d).join("index.json"));
+    if let Some(index) = &index
+        && !index.is_file()
+    {
+        return Err(error::usage(format!("{} does not exist; run 'alp index DIR' first", index.display())));
+    }
+    check_key_targets(&secret, &public, false)?;
+    let password = if a.unencrypted { None } else { Some(new_password()?) };
+    let pair = write_key_pair(&secret, &public, password.clone())?;
+    report_key_pair(ctx, &secret, &public, &pair, !a.unencrypted);
+    if let Some(index) = index {
+        let key = sig::read_secret_key(&secret)?;
+        let (sig_path, id) = sign_with(&key, password, &index)?;
+        ui::status(&format!("signed {} with key {id}: publish {} beside it", index.display(), sig_path.display()));
+    }
+    Ok(0)
 }
 
-pub fn cert_scan(_ctx: &Ctx, _a: &crate::cli::CertScan) -> Result<i32> {
-    Err(error::io_msg("'cert-scan' is not built yet"))
+/// `alp cert-info NAME`: who signed the index an installed package came from, and whether
+/// that signature verifies against today's trusted keys. A path to an old `cerf.alpc` or
+/// `.alp` file is shown as the unverifiable legacy certificate it is.
+pub fn cert_info(ctx: &Ctx, a: &crate::cli::CertInfo) -> Result<i32> {
+    if let Some(path) = legacy_path(&a.name) {
+        return legacy_cert_info(ctx, &path);
+    }
+    let db = Db::load(&ctx.paths)?;
+    let Some(inst) = db.packages.get(&a.name) else {
+        return Err(error::resolve(format!(
+            "package '{}' is not installed (for an old certificate, give the path to its cerf.alpc or .alp file)",
+            a.name
+        )));
+    };
+    let name = &a.name;
+    let origin = inst.origin.clone();
+    let mut rows: Vec<(&str, Value)> = vec![
+        ("package", json::string(name.as_str())),
+        ("version", json::string(inst.meta.version.as_str())),
+        ("repository", json::string(origin.as_str())),
+    ];
+    if let Some(file) = origin.strip_prefix("local:") {
+        let msg = format!("{name} was installed from the local file {file}; no repository signature covers it");
+        return finish_report(ctx, rows, Err(error::integrity(msg)));
+    }
+    let dir = kept_index_dir(ctx, &origin);
+    let index_path = dir.join("index.json");
+    let Ok(index_bytes) = std::fs::read(&index_path) else {
+        let msg = format!("no kept index for {origin}; run 'alp update' with that repository configured");
+        return finish_report(ctx, rows, Err(error::integrity(msg)));
+    };
+    let recorded = crate::repo::kept_signer(&ctx.paths, &origin);
+    rows.push(("accepted_with", opt_string(recorded.as_deref())));
+    let sig_text = std::fs::read_to_string(dir.join("index.json.minisig")).ok();
+    let Some(sig_text) = sig_text else {
+        let msg = format!("the index of {origin} was not signed (accepted with --allow-untrusted)");
+        return finish_report(ctx, rows, Err(error::integrity(msg)));
+    };
+    rows.push(("key_id", opt_string(sig::signature_key_id(&sig_text).as_deref())));
+    rows.push(("trusted_comment", opt_string(sig::trusted_comment(&sig_text).as_deref())));
+    let listed = std::str::from_utf8(&index_bytes)
+        .ok()
+        .and_then(|t| Index::parse(t, "kept index.json").ok())
+        .and_then(|i| i.packages.into_iter().find(|p| &p.name == name && p.version == inst.meta.version))
+        .is_some_and(|p| p.sha256 == inst.meta.sha256);
+    rows.push(("listed_in_index", Value::Bool(listed)));
+    let keys = sig::load_keys(&ctx.paths.keys())?;
+    let what = format!("the kept index of {origin}");
+    let verdict = sig::verify_detached(&index_bytes, &sig_text, &keys, &what).map(|k| {
+        rows.push(("trusted_key", json::string(k.path.display().to_string())));
+    });
+    finish_report(ctx, rows, verdict)
 }
 
-/// Signs `file` with the minisign secret key at `secret`, writing `file.minisig`.
-pub fn sign_file(_secret: &std::path::Path, _file: &std::path::Path) -> Result<()> {
-    Err(error::io_msg("signing is not built yet"))
+/// `alp cert-scan URL`: fetches a repository's index and signature and reports validity,
+/// key id, serial and expiry. Exits non-zero unless the index is signed by a trusted key
+/// and not expired.
+pub fn cert_scan(ctx: &Ctx, a: &crate::cli::CertScan) -> Result<i32> {
+    let base = a.url.trim_end_matches('/');
+    let index_url = http::join_url(base, "index.json");
+    let what = format!("repository {base}");
+    let bytes = fetch_capped(ctx, &index_url, MAX_INDEX_BYTES).map_err(|e| e.context(&what))?;
+    let bytes = bytes.ok_or_else(|| error::network(format!("{what}: {index_url} not found")))?;
+    let sig_url = format!("{index_url}.minisig");
+    let sig_text = fetch_capped(ctx, &sig_url, MAX_SIG_BYTES)
+        .map_err(|e| e.context(&what))?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let mut rows: Vec<(&str, Value)> = vec![("url", json::string(base))];
+    let mut problems: Vec<String> = Vec::new();
+    match &sig_text {
+        None => problems.push(format!("index.json is not signed (no {sig_url})")),
+        Some(s) => {
+            rows.push(("key_id", opt_string(sig::signature_key_id(s).as_deref())));
+            rows.push(("trusted_comment", opt_string(sig::trusted_comment(s).as_deref())));
+            let keys = sig::load_keys(&ctx.paths.keys())?;
+            match sig::verify_detached(&bytes, s, &keys, "index.json") {
+                Ok(k) => rows.push(("trusted_key", json::string(k.path.display().to_string()))),
+                Err(e) => problems.push(e.msg),
+            }
+        }
+    }
+    let parsed = std::str::from_utf8(&bytes)
+        .map_err(|_| error::bad_input("index.json is not UTF-8"))
+        .and_then(|t| Index::parse(t, "index.json"));
+    match parsed {
+        Ok(index) => {
+            let expired = index.expires.as_deref().map(|e| timefmt::parse(e).is_none_or(|t| t <= timefmt::now()));
+            if expired == Some(true) {
+                problems.push(format!("the index expired at {}", index.expires.as_deref().unwrap_or("")));
+            }
+            rows.push(("name", json::string(index.name.as_str())));
+            rows.push(("serial", json::number(index.serial)));
+            rows.push(("generated", json::string(index.generated.as_str())));
+            rows.push(("expires", opt_string(index.expires.as_deref())));
+            rows.push(("expired", Value::Bool(expired == Some(true))));
+            rows.push(("packages", json::number(index.packages.len() as u64)));
+        }
+        Err(e) => problems.push(e.msg),
+    }
+    let verdict = match problems.is_empty() {
+        true => Ok(()),
+        false => Err(error::integrity(format!("{what}: {}", problems.join("; ")))),
+    };
+    finish_report(ctx, rows, verdict)
+}
+
+/// Prints a verification report (rows plus a verdict) and turns the verdict into the exit:
+/// 0 when it verified, the error (exit 5) otherwise, after the report is on stdout.
+fn finish_report(ctx: &Ctx, mut rows: Vec<(&str, Value)>, verdict: Result<()>) -> Result<i32> {
+    rows.push(("valid", Value::Bool(verdict.is_ok())));
+    if let Err(e) = &verdict {
+        rows.push(("error", json::string(e.msg.as_str())));
+    }
+    if ctx.json {
+        print_json(&json::object(rows));
+    } else {
+        for (k, v) in &rows {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => "-".to_string(),
+                Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                other => miniserde::json::to_string(other),
+            };
+            println!("{:<16} {text}", format!("{}:", k.replace('_', " ")));
+        }
+    }
+    verdict.map(|()| 0)
+}
+
+// ---- legacy certificates -------------------------------------------------------------
+
+/// `NAME` names an old certificate when it is a path: it has a `/`, or it is an existing
+/// `.alp` / `.alpc` file, or a directory holding a `cerf.alpc`.
+fn legacy_path(name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_dir() && p.join("cerf.alpc").is_file() {
+        return Some(p.join("cerf.alpc"));
+    }
+    let file_like = name.ends_with(".alp") || name.ends_with(".alpc");
+    (name.contains('/') || file_like && p.is_file()).then(|| p.to_path_buf())
+}
+
+/// The old tool's certificate, read for display only.
+struct LegacyCert {
+    kind: &'static str,
+    fields: Vec<(&'static str, String)>,
+    /// The "signature" as stored, and the SHA-256 the old tool's formula gives today.
+    stored: String,
+    recomputed: String,
+}
+
+fn legacy_cert_info(ctx: &Ctx, path: &Path) -> Result<i32> {
+    let mut f = std::fs::File::open(path).at("opening", path)?;
+    let mut text = String::new();
+    f.by_ref().take(MAX_INDEX_BYTES + 1).read_to_string(&mut text).at("reading", path)?;
+    let label = path.display().to_string();
+    let v = json::parse(&text, &label)?;
+    let fields = Fields::of(&v, label.as_str())?;
+    let cert = if fields.get("magic").is_some() || fields.get("token").is_some() {
+        Some(read_cerf(&fields)?)
+    } else if fields.get("format_version").is_some() {
+        match fields.get("certificate") {
+            None | Some(Value::Null) => None,
+            Some(c) => Some(read_alp_cert(&Fields::of(c, format!("{label}: certificate"))?)?),
+        }
+    } else {
+        return Err(error::bad_input(format!(
+            "{label} is neither an old cerf.alpc certificate nor an old .alp package file"
+        )));
+    };
+    let warning = "the old tool's certificates are a SHA-256 of public fields: anyone can make one for any package \
+                   and author, so it proves nothing about who made the package";
+    let Some(cert) = cert else {
+        let pkg = fields.get("metadata").and_then(|m| Fields::of(m, "metadata").ok());
+        let name = pkg.as_ref().and_then(|m| m.opt_str("name").ok().flatten()).unwrap_or_default();
+        let rows = vec![
+            ("file", json::string(label.as_str())),
+            ("format", json::string("alp package file (legacy)")),
+            ("package", json::string(name)),
+            ("certificate", Value::Null),
+            ("trusted", Value::Bool(false)),
+        ];
+        let msg = format!("{label} carries no certificate, and no old certificate could be verified anyway");
+        return finish_legacy(ctx, rows, msg);
+    };
+    let consistent = cert.stored.eq_ignore_ascii_case(&cert.recomputed);
+    let mut rows = vec![("file", json::string(label.as_str())), ("format", json::string(cert.kind))];
+    rows.extend(cert.fields.iter().map(|(k, v)| (*k, json::string(v.as_str()))));
+    rows.push(("signature", json::string(cert.stored.as_str())));
+    let state = if consistent {
+        "self-consistent (matches the old formula; which anyone can compute)"
+    } else {
+        "altered (does not match the old formula over these fields)"
+    };
+    rows.push(("consistency", json::string(state)));
+    rows.push(("verifiable", Value::Bool(false)));
+    rows.push(("trusted", Value::Bool(false)));
+    rows.push(("note", json::string(warning)));
+    let msg = format!(
+        "{label}: UNVERIFIABLE legacy certificate, not treated as trusted; sign repository indexes with 'alp sign' instead"
+    );
+    finish_legacy(ctx, rows, msg)
+}
+
+/// Legacy certificates are displayed, then the command fails (exit 5): a script that asks
+/// "is this trusted?" must never hear yes.
+fn finish_legacy(ctx: &Ctx, rows: Vec<(&str, Value)>, msg: String) -> Result<i32> {
+    if ctx.json {
+        print_json(&json::object(rows));
+    } else {
+        println!("LEGACY CERTIFICATE: UNVERIFIABLE, NOT TRUSTED");
+        for (k, v) in &rows {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => "(none)".to_string(),
+                Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                other => miniserde::json::to_string(other),
+            };
+            println!("{:<14} {text}", format!("{k}:"));
+        }
+    }
+    Err(error::integrity(msg))
+}
+
+/// `cerf.alpc`: signature = sha256_hex(package|author|type|issued_at|token|ALP-CERF).
+fn read_cerf(f: &Fields) -> Result<LegacyCert> {
+    let get = |k: &str| f.str_or_empty(k);
+    let (package, author, kind, issued, token) =
+        (get("package")?, get("author")?, get("type")?, get("issued_at")?, get("token")?);
+    let formula = [package.as_str(), &author, &kind, &issued, &token, "ALP-CERF"].join("|");
+    Ok(LegacyCert {
+        kind: "cerf.alpc certificate (legacy)",
+        recomputed: digest::sha256_hex(formula.as_bytes()),
+        stored: get("signature")?,
+        fields: vec![("package", package), ("author", author), ("type", kind), ("issued_at", issued)],
+    })
+}
+
+/// `.alp` certificate: signature = sha256_hex(package_name|author|issued_at).
+fn read_alp_cert(f: &Fields) -> Result<LegacyCert> {
+    let get = |k: &str| f.str_or_empty(k);
+    let (package, author, issued) = (get("package_name")?, get("author")?, get("issued_at")?);
+    let formula = [package.as_str(), &author, &issued].join("|");
+    Ok(LegacyCert {
+        kind: ".alp package certificate (legacy)",
+        recomputed: digest::sha256_hex(formula.as_bytes()),
+        stored: get("signature")?,
+        fields: vec![
+            ("cert_id", get("cert_id")?),
+            ("package", package),
+            ("author", author),
+            ("type", get("type")?),
+            ("issued_at", issued),
+        ],
+    })
+}
+
+// ---- keys, passwords, signing ---------------------------------------------------------
+
+/// Refuses to overwrite key files unless `force`: a replaced secret key cannot sign for
+/// the public key that users already trust.
+fn check_key_targets(secret: &Path, public: &Path, force: bool) -> Result<()> {
+    if secret == public {
+        return Err(error::usage("the secret and public key files must differ"));
+    }
+    for p in [secret, public] {
+        if !force && p.exists() {
+            return Err(error::usage(format!(
+                "{} already exists; pass --force to replace it (signatures made with the old key stop verifying against the new one)",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes a key pair and writes both files: the secret key readable by its owner only.
+fn write_key_pair(secret: &Path, public: &Path, password: Option<String>) -> Result<sig::NewKeyPair> {
+    let pair = sig::generate(password)?;
+    for p in [secret, public] {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fsutil::ensure_dir(dir)?;
+        }
+    }
+    write_private(&in_dir(secret), pair.secret.as_bytes())?;
+    fsutil::write_atomic(&in_dir(public), pair.public.as_bytes())?;
+    Ok(pair)
+}
+
+/// Like `fsutil::write_atomic`, but the file is created mode 0600 before any byte lands in it.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = fsutil::staging_path(path);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).at("creating", &tmp)?;
+    f.write_all(bytes).at("writing", &tmp)?;
+    f.sync_all().at("syncing", &tmp)?;
+    drop(f);
+    std::fs::rename(&tmp, path).at("renaming into place", path)?;
+    fsutil::sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+fn report_key_pair(ctx: &Ctx, secret: &Path, public: &Path, pair: &sig::NewKeyPair, encrypted: bool) {
+    if ctx.json {
+        print_json(&json::object(vec![
+            ("key_id", json::string(pair.id.as_str())),
+            ("secret_key", json::string(secret.display().to_string())),
+            ("public_key", json::string(public.display().to_string())),
+            ("encrypted", Value::Bool(encrypted)),
+        ]));
+        return;
+    }
+    let protection = if encrypted { "password-protected" } else { "NOT encrypted: keep it secret" };
+    println!("key id:      {}", pair.id);
+    println!("secret key:  {} ({protection})", secret.display());
+    println!("public key:  {}", public.display());
+    ui::status(&format!(
+        "trust it: copy {} to ROOT/etc/alp/keys/; sign a repository: alp index DIR --sign {}",
+        public.display(),
+        secret.display()
+    ));
+}
+
+/// The password for a new secret key: `$ALP_KEY_PASSWORD`, or asked twice on the terminal.
+fn new_password() -> Result<String> {
+    if let Some(p) = env_password()? {
+        return Ok(p);
+    }
+    let first = prompt_password("Password for the new secret key: ")?;
+    let again = prompt_password("Password again: ")?;
+    if first != again {
+        return Err(error::usage("the passwords do not match; nothing was written"));
+    }
+    Ok(first)
+}
+
+/// The password an encrypted secret key needs, if it needs one.
+fn password_for(key: &sig::SecretKeyFile) -> Result<Option<String>> {
+    if !key.encrypted {
+        return Ok(None);
+    }
+    if let Some(p) = env_password()? {
+        return Ok(Some(p));
+    }
+    prompt_password(&format!("Password for {}: ", key.path.display())).map(Some)
+}
+
+fn env_password() -> Result<Option<String>> {
+    match std::env::var(PASSWORD_ENV) {
+        Ok(p) if p.is_empty() => Err(error::usage(format!(
+            "{PASSWORD_ENV} is empty; give a real password, or use --unencrypted for a CI key"
+        ))),
+        Ok(p) => Ok(Some(p)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Reads a password from the terminal with echo off. Never waits on a stdin that is not a
+/// terminal (a pipe, /dev/null in CI): that is a clear error instead.
+fn prompt_password(prompt: &str) -> Result<String> {
+    use std::io::{BufRead, Write};
+    use std::os::fd::AsRawFd;
+    let no_tty = || {
+        error::usage(format!(
+            "a password is needed and stdin is not a terminal; set {PASSWORD_ENV} (or make the key with --unencrypted)"
+        ))
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(no_tty());
+    }
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| no_tty())?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios is plain data; tcgetattr fills it for a valid, open descriptor.
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    let saved = (unsafe { libc::tcgetattr(fd, &mut term) } == 0).then_some(term);
+    if let Some(mut quiet) = saved {
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: fd is open for the life of `tty`; `quiet` is a valid termios.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let read = (&tty).write_all(prompt.as_bytes()).and_then(|()| std::io::BufReader::new(&tty).read_line(&mut line));
+    if let Some(saved) = saved {
+        // SAFETY: as above; restores the terminal as we found it.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    }
+    read.at("reading a password from", Path::new("/dev/tty"))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        return Err(error::usage("an empty password protects nothing; use --unencrypted if that is what you want"));
+    }
+    Ok(password)
+}
+
+/// Signs `file` into `file.minisig` with a trusted comment minisign would write too.
+fn sign_with(key: &sig::SecretKeyFile, password: Option<String>, file: &Path) -> Result<(PathBuf, String)> {
+    let f = std::fs::File::open(file).at("opening", file)?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let comment = format!("timestamp:{}\tfile:{name}\thashed", timefmt::now());
+    let (text, id) = sig::sign(key, password, std::io::BufReader::new(f), &comment)?;
+    let sig_path = minisig_path(file);
+    fsutil::write_atomic(&in_dir(&sig_path), text.as_bytes())?;
+    Ok((sig_path, id))
+}
+
+/// `name` as `./name`: `fsutil::write_atomic` syncs the parent directory, and a bare file
+/// name's parent is the empty path.
+fn in_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new(".").join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+fn minisig_path(file: &Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".minisig");
+    PathBuf::from(s)
+}
+
+fn read_signature(path: &Path) -> Result<String> {
+    match std::fs::read(path) {
+        Ok(b) if b.len() as u64 > MAX_SIG_BYTES => {
+            Err(error::integrity(format!("{} is too large to be a signature", path.display())))
+        }
+        Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(error::integrity(format!("{} not found; the file is not signed", path.display())))
+        }
+        Err(e) => Err(error::io_at("reading", path, e)),
+    }
+}
+
+/// GET with a size cap; `None` when the server (or directory) has no such file.
+fn fetch_capped(ctx: &Ctx, url: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+    let body = match http::get(url, &ctx.net, None, None) {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified) => return Ok(None),
+        Err(e) if e.kind == error::Kind::Network && (e.msg.contains("not found") || e.msg.contains("cannot open")) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    body.reader.take(cap + 1).read_to_end(&mut bytes).map_err(|e| digest::read_error(url, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(error::bad_input(format!("{url} is larger than {} KiB", cap >> 10)));
+    }
+    Ok(Some(bytes))
+}
+
+/// Where `update` keeps a repository's verified index (mirrors `repo::kept_dir`).
+fn kept_index_dir(ctx: &Ctx, url: &str) -> PathBuf {
+    ctx.paths.indexes().join(&digest::sha256_hex(url.as_bytes())[..16])
+}
+
+fn opt_string(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, json::string)
 }

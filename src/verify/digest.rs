@@ -25,7 +25,7 @@ impl<R: Read> HashingReader<R> {
 
     /// Reads what is left (the archive's trailing padding), then checks digest and size.
     /// On success the cache entry, if any, is committed; on failure it is discarded.
-    pub fn finish(mut self, what: &str, sha256: Option<&str>, size: Option<u64>) -> Result<String> {
+    pub fn finish(&mut self, what: &str, sha256: Option<&str>, size: Option<u64>) -> Result<String> {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match self.read(&mut buf) {

@@ -17,7 +17,11 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU64 = AtomicU64::new(0);
-        let p = std::env::temp_dir().join(format!("alp-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let p = std::env::temp_dir().join(format!(
+            "alp-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -204,7 +208,8 @@ fn serve(mut conn: TcpStream, dir: &Path, st: &Mutex<State>) -> std::io::Result<
     let Ok(mut f) = std::fs::File::open(&file) else { return respond(&mut conn, 404, "", b"not found") };
     let mut body = Vec::new();
     f.read_to_end(&mut body)?;
-    let etag = format!("\"{:x}-{}\"", body.len(), body.iter().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(*b as u64)));
+    let etag =
+        format!("\"{:x}-{}\"", body.len(), body.iter().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(*b as u64)));
     if headers.get("if-none-match") == Some(&etag) {
         write!(conn, "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n")?;
         return Ok(());

@@ -1,0 +1,492 @@
+//! `alp init` as a container entrypoint, driven as real processes: alp runs as PID 1 of a new
+//! PID namespace (`unshare --pid --fork --mount-proc`, which needs root) or as a plain child
+//! (then as child subreaper), against a real HTTP server that counts requests.
+
+mod common;
+
+use common::{Pkg, Server, TempDir, alp, bin, fails, make_repo, ok, run, stderr, stdout};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long any poll waits before the test gives up; every wait ends far sooner when things work.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// `alp --root ROOT init` as PID 1 of a fresh PID namespace with its own /proc.
+fn alp_pid1(root: &Path) -> Command {
+    let template = alp(root);
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", "--"]).arg(bin()).args(template.get_args()).arg("init");
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c
+}
+
+/// `alp --root ROOT init` as an ordinary process (not PID 1).
+fn alp_init(root: &Path) -> Command {
+    let mut c = alp(root);
+    c.arg("init");
+    c
+}
+
+/// Polls `cond` every few milliseconds until it holds or `PATIENCE` runs out.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The host pid of the process `unshare --fork` started (alp, PID 1 inside).
+fn pid1_host_pid(unshare: &Child) -> i32 {
+    let children = format!("/proc/{0}/task/{0}/children", unshare.id());
+    let mut pid = 0;
+    wait_until("unshare to start alp", || {
+        pid = read(Path::new(&children)).split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        pid != 0
+    });
+    pid
+}
+
+/// Waits for a child with a deadline, killing it (and failing) if it hangs.
+fn finish(mut child: Child) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("alp init did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn send(pid: i32, sig: i32) {
+    // SAFETY: kill takes plain integers; `pid` is a process this test started.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+}
+
+#[test]
+fn pid1_reaps_orphaned_grandchildren() {
+    let root = TempDir::new("init-reap");
+    // Five grandchildren are orphaned (their parent shell exits at once) and so become
+    // children of PID 1; each must vanish from /proc once it exits, never linger as a zombie.
+    let script = r#"
+        : > "$1"
+        for i in 1 2 3 4 5; do sh -c 'sleep 0.05 & echo $! >> "$1"' inner "$1"; done
+        n=0
+        for o in $(cat "$1"); do
+            while [ -e /proc/$o ] && [ $n -lt 400 ]; do n=$((n+1)); sleep 0.02; done
+            [ -e /proc/$o ] && { echo "orphan $o left: $(grep State /proc/$o/status)"; exit 1; }
+        done
+        z=$(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null)
+        [ -n "$z" ] && { echo "zombies: $z"; exit 1; }
+        echo "reaped $(wc -l < "$1")"
+    "#;
+    let o = run(alp_pid1(root.path()).args(["--", "sh", "-c", script, "sh"]).arg(root.join("orphans")));
+    assert_eq!(o.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).trim(), "reaped 5");
+}
+
+#[test]
+fn subreaper_reaps_orphans_when_not_pid1() {
+    let root = TempDir::new("init-subreaper");
+    // Outside a namespace the orphan must be re-parented to alp (its grandparent, $PPID of
+    // this shell), not to the host's init, and reaped by it.
+    let script = r#"
+        sh -c 'sleep 0.2 & echo $! > "$1"' inner "$1"
+        o=$(cat "$1"); adopted=no; n=0
+        while [ -e /proc/$o ] && [ $n -lt 400 ]; do
+            ppid=$(awk '/^PPid:/ {print $2}' /proc/$o/status 2>/dev/null)
+            [ "$ppid" = "$PPID" ] && adopted=yes
+            state=$(awk '/^State:/ {print $2}' /proc/$o/status 2>/dev/null)
+            [ "$state" = Z ] && [ $n -gt 50 ] && { echo "orphan $o is a zombie"; exit 1; }
+            n=$((n+1)); sleep 0.02
+        done
+        [ -e /proc/$o ] && { echo "orphan $o still there"; exit 1; }
+        echo "adopted=$adopted"
+    "#;
+    let out = ok(alp_init(root.path()).args(["--", "sh", "-c", script, "sh"]).arg(root.join("orphan")));
+    assert_eq!(out.trim(), "adopted=yes");
+}
+
+#[test]
+fn pid1_forwards_each_signal_to_the_child() {
+    let root = TempDir::new("init-signals");
+    let log = root.join("log");
+    let ready = root.join("ready");
+    let script = r#"
+        for s in HUP INT QUIT USR1 USR2 WINCH CONT; do trap "echo $s >> $1" $s; done
+        trap "echo TERM >> $1; exit 0" TERM
+        echo ready > "$2"
+        while :; do sleep 0.01; done
+    "#;
+    let child = alp_pid1(root.path())
+        .args(["--", "sh", "-c", script, "sh"])
+        .arg(&log)
+        .arg(&ready)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid1 = pid1_host_pid(&child);
+    wait_until("the child to set its traps", || ready.exists());
+    let signals = [
+        ("HUP", libc::SIGHUP),
+        ("INT", libc::SIGINT),
+        ("QUIT", libc::SIGQUIT),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+        ("WINCH", libc::SIGWINCH),
+        ("CONT", libc::SIGCONT),
+        ("TERM", libc::SIGTERM),
+    ];
+    for (i, (name, sig)) in signals.iter().enumerate() {
+        send(pid1, *sig);
+        wait_until(&format!("SIG{name} to reach the child"), || read(&log).lines().count() > i);
+    }
+    let o = finish(child);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let got: Vec<String> = read(&log).lines().map(str::to_string).collect();
+    assert_eq!(got, signals.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>());
+}
+
+#[test]
+fn group_flag_reaches_a_grandchild_behind_sh_c() {
+    let root = TempDir::new("init-group");
+    let log = root.join("log");
+    let ready = root.join("ready");
+    // The grandchild runs in the foreground of the outer shell; only a signal to the whole
+    // process group reaches it.
+    let script = r#"
+        trap 'echo outer >> "$1"' TERM
+        sh -c 'trap "echo grandchild >> \"$1\"; exit 0" TERM; echo ready > "$2"; while :; do sleep 0.01; done' inner "$1" "$2"
+        echo done >> "$1"
+    "#;
+    let child = alp_pid1(root.path())
+        .args(["-g", "--", "sh", "-c", script, "sh"])
+        .arg(&log)
+        .arg(&ready)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid1 = pid1_host_pid(&child);
+    wait_until("the grandchild to set its trap", || ready.exists());
+    send(pid1, libc::SIGTERM);
+    let o = finish(child);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(read(&log).lines().collect::<Vec<_>>(), ["grandchild", "outer", "done"]);
+}
+
+#[test]
+fn pid1_passes_exit_codes_through() {
+    let root = TempDir::new("init-codes");
+    let plain = root.join("not-executable");
+    std::fs::write(&plain, "#!/bin/sh\necho hi\n").unwrap();
+    let cases: [(&[&str], i32); 4] = [
+        (&["true"], 0),
+        (&["sh", "-c", "exit 3"], 3),
+        (&["sh", "-c", "kill -9 $$"], 137),
+        (&["sh", "-c", "kill -TERM $$"], 143),
+    ];
+    for (cmd, code) in cases {
+        let o = run(alp_pid1(root.path()).arg("--").args(cmd));
+        assert_eq!(o.status.code(), Some(code), "{cmd:?}: stderr: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{cmd:?} must leave stderr to the command");
+    }
+    let err = fails(alp_pid1(root.path()).args(["--", "alp-no-such-command", "x"]), 127);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("'alp-no-such-command'") && err.contains("not found"), "{err}");
+    let err = fails(alp_pid1(root.path()).arg("--").arg(&plain), 126);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("not an executable"), "{err}");
+    let err = fails(alp_pid1(root.path()).args(["--", "/no/such/dir/tool"]), 127);
+    assert!(err.contains("no such file"), "{err}");
+}
+
+#[test]
+fn expect_flag_remaps_an_exit_code_to_zero() {
+    let root = TempDir::new("init-expect");
+    ok(alp_init(root.path()).args(["-e", "3", "--", "sh", "-c", "exit 3"]));
+    ok(alp_init(root.path()).args(["-e", "143", "-e", "7", "--", "sh", "-c", "kill -TERM $$"]));
+    let o = run(alp_init(root.path()).args(["-e", "3", "--", "sh", "-c", "exit 4"]));
+    assert_eq!(o.status.code(), Some(4));
+}
+
+#[test]
+fn stdio_passes_through_byte_for_byte() {
+    let root = TempDir::new("init-stdio");
+    let input: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    for (cmd, to_stderr) in [("cat", false), ("cat >&2", true)] {
+        let mut child = alp_pid1(root.path())
+            .args(["--", "sh", "-c", cmd])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let data = input.clone();
+        let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+        let o = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let (got, other) = if to_stderr { (&o.stderr, &o.stdout) } else { (&o.stdout, &o.stderr) };
+        assert!(got == &input, "{cmd}: {} bytes came out of {}", got.len(), input.len());
+        assert!(other.is_empty(), "{cmd}: unexpected output on the other stream: {:?}", String::from_utf8_lossy(other));
+    }
+}
+
+#[test]
+fn arguments_arrive_verbatim() {
+    let root = TempDir::new("init-args");
+    let args =
+        ["two words", "", "it's \"quoted\"", "--root", "-g", "$HOME * ;|&", "new\nline", "tab\there", "--", "ünï"];
+    for with_separator in [true, false] {
+        let mut cmd = alp_init(root.path());
+        if with_separator {
+            cmd.arg("--");
+        }
+        let out = ok(cmd.args(["printf", "%s\\0"]).args(args));
+        let got: Vec<&str> = out.split('\0').collect();
+        assert_eq!(&got[..got.len() - 1], &args, "with '--': {with_separator}");
+    }
+}
+
+#[test]
+fn child_starts_with_a_clean_signal_state_and_its_own_group() {
+    let root = TempDir::new("init-sigstate");
+    // Nothing blocked or ignored that alp blocked or ignored for itself, and a process
+    // group of its own (pgid = pid).
+    let script = r#"grep -E '^Sig(Blk|Ign)' /proc/self/status; echo "pgid=$(ps -o pgid= -p $$ | tr -d ' ') pid=$$""#;
+    let out = ok(alp_init(root.path()).args(["--", "sh", "-c", script]));
+    let field = |name: &str| {
+        let line = out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {out}"));
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    let bit = |sig: i32| 1u64 << (sig - 1);
+    assert_eq!(field("SigBlk:"), 0, "{out}");
+    for sig in [libc::SIGPIPE, libc::SIGTTIN, libc::SIGTTOU, libc::SIGCHLD] {
+        assert_eq!(field("SigIgn:") & bit(sig), 0, "signal {sig} left ignored: {out}");
+    }
+    let ids = out.lines().last().unwrap();
+    let (pgid, pid) = ids.split_once(' ').unwrap();
+    assert_eq!(pgid.trim_start_matches("pgid="), pid.trim_start_matches("pid="), "{out}");
+}
+
+#[test]
+fn child_gets_the_terminal_foreground() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux 'script' is not installed");
+        return;
+    }
+    let root = TempDir::new("init-tty");
+    // `script` gives alp a pseudo-terminal as stdin; the child must own its foreground.
+    let inner = format!(
+        "{} --root {} init -- sh -c 'echo \"fg=$(ps -o tpgid= -p $$ | tr -d \" \") pgid=$(ps -o pgid= -p $$ | tr -d \" \")\"'",
+        bin(),
+        root.path().display()
+    );
+    let o = run(Command::new("script").args(["-qec", &inner, "/dev/null"]).stdin(Stdio::null()));
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.starts_with("fg=")).unwrap_or_else(|| panic!("no output: {out} {}", stderr(&o)));
+    let (fg, pgid) = line.trim().split_once(' ').unwrap();
+    assert_eq!(fg.trim_start_matches("fg="), pgid.trim_start_matches("pgid="), "{line}");
+}
+
+#[test]
+fn child_gets_the_proxy_variables_back() {
+    let root = TempDir::new("init-proxy");
+    let out = ok(alp_init(root.path())
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("no_proxy", "localhost,.internal")
+        .args(["--", "sh", "-c", "echo \"$HTTPS_PROXY|$no_proxy\""]));
+    assert_eq!(out, "http://127.0.0.1:9|localhost,.internal\n");
+}
+
+/// A repository of `pkgs` served over HTTP, with `root` pointed at it.
+fn served_repo(pkgs: &[Pkg], root: &Path) -> (TempDir, Server) {
+    let repo = TempDir::new("init-repo");
+    make_repo(repo.path(), pkgs);
+    let server = Server::start(repo.path());
+    std::fs::create_dir_all(root.join("etc/alp")).unwrap();
+    std::fs::write(root.join("etc/alp/repositories"), format!("{}\n", server.url())).unwrap();
+    (repo, server)
+}
+
+fn installed_version(root: &Path, name: &str) -> String {
+    read(&root.join(format!("usr/share/{name}/VERSION")))
+}
+
+#[test]
+fn fast_path_makes_no_requests_when_everything_is_installed() {
+    let root = TempDir::new("init-fast");
+    let (_repo, server) = served_repo(
+        &[Pkg { depends: &["libb"], ..Pkg::new("appa", "1.0") }, Pkg::new("libb", "2.1"), Pkg::new("tool", "0.3")],
+        root.path(),
+    );
+    // First start installs (no command: install and exit 0).
+    ok(alp_init(root.path()).args(["--allow-untrusted", "--packages", "appa,tool"]));
+    assert_eq!(installed_version(root.path(), "libb"), "2.1");
+    assert!(server.total() > 0);
+    // Every later start finds the database satisfied and touches no network, whichever way
+    // the packages are declared.
+    let before = server.total();
+    ok(alp_init(root.path()).args(["--allow-untrusted", "--packages", "appa tool", "--", "true"]));
+    ok(alp_init(root.path()).arg("--allow-untrusted").env("ALP_PACKAGES", "appa, tool>=0.3").args(["--", "true"]));
+    ok(alp_init(root.path()).args(["--allow-untrusted", "--", "true"])); // the world file
+    let out = ok(alp_pid1(root.path()).args(["--allow-untrusted", "--packages", "appa", "--", "echo", "started"]));
+    assert_eq!(out, "started\n");
+    assert_eq!(server.total(), before, "the fast path made requests");
+}
+
+#[test]
+fn failed_install_stops_the_start_unless_keep_going() {
+    let root = TempDir::new("init-fail");
+    let (_repo, _server) = served_repo(&[Pkg::new("tool", "1.0")], root.path());
+    let marker = root.join("started");
+    let touch = format!("touch {}", marker.display());
+    let err = fails(
+        alp_init(root.path()).args(["--allow-untrusted", "--packages", "tool nosuchpkg", "--", "sh", "-c", &touch]),
+        3,
+    );
+    assert_eq!(err.lines().filter(|l| l.starts_with("alp: error: ")).count(), 1, "{err}");
+    assert!(err.contains("nosuchpkg"), "{err}");
+    assert!(!marker.exists(), "the command ran after a failed install");
+    // Without a command a failed install is still a failure.
+    fails(alp_init(root.path()).args(["--allow-untrusted", "--packages", "nosuchpkg"]), 3);
+    // --keep-going reports the failure and starts the command, whose code alp returns.
+    let o = run(alp_init(root.path()).args([
+        "--allow-untrusted",
+        "--keep-going",
+        "--packages",
+        "nosuchpkg",
+        "--",
+        "sh",
+        "-c",
+        &format!("{touch}; exit 5"),
+    ]));
+    assert_eq!(o.status.code(), Some(5), "stderr: {}", stderr(&o));
+    assert!(marker.exists());
+    assert!(stderr(&o).contains("alp: error: ") && stderr(&o).contains("--keep-going"), "{}", stderr(&o));
+}
+
+/// name → (version, sha256) from a root's database.
+fn db_pins(root: &Path) -> Vec<(String, String, String)> {
+    let text = read(&root.join("var/lib/alp/installed.json"));
+    let v: miniserde::json::Value = miniserde::json::from_str(&text).unwrap();
+    let miniserde::json::Value::Object(top) = v else { panic!("bad db") };
+    let Some(miniserde::json::Value::Object(pkgs)) = top.get("packages") else { panic!("no packages") };
+    let s = |p: &miniserde::json::Value, k: &str| match p {
+        miniserde::json::Value::Object(o) => match o.get(k) {
+            Some(miniserde::json::Value::String(s)) => s.clone(),
+            _ => panic!("no {k}"),
+        },
+        _ => panic!("bad package"),
+    };
+    pkgs.iter().map(|(name, p)| (name.clone(), s(p, "version"), s(p, "sha256"))).collect()
+}
+
+/// name → (version, sha256) as pinned in a lock file.
+fn lock_pins(lock: &Path) -> Vec<(String, String, String)> {
+    let v: miniserde::json::Value = miniserde::json::from_str(&read(lock)).unwrap();
+    let miniserde::json::Value::Object(top) = v else { panic!("bad lock") };
+    let Some(miniserde::json::Value::Array(items)) = top.get("packages") else { panic!("no packages") };
+    let mut out: Vec<(String, String, String)> = items
+        .iter()
+        .map(|p| {
+            let miniserde::json::Value::Object(o) = p else { panic!("bad entry") };
+            let s = |k: &str| match o.get(k) {
+                Some(miniserde::json::Value::String(s)) => s.clone(),
+                _ => panic!("no {k}"),
+            };
+            (s("name"), s("version"), s("sha256"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn lock_reproduces_exact_versions_after_the_index_moved_on() {
+    let work = TempDir::new("init-lock");
+    let repo = TempDir::new("init-lock-repo");
+    make_repo(repo.path(), &[Pkg { depends: &["libb>=1.0"], ..Pkg::new("appa", "1.0") }, Pkg::new("libb", "1.0")]);
+    let server = Server::start(repo.path());
+    let lock = work.join("alp.lock");
+    let author = TempDir::new("init-lock-author");
+    ok(alp(author.path()).args(["--allow-untrusted", "--repo", &server.url(), "lock", "appa", "-o"]).arg(&lock));
+    let pinned = lock_pins(&lock);
+    assert_eq!(pinned.iter().map(|(n, v, _)| format!("{n}={v}")).collect::<Vec<_>>(), ["appa=1.0", "libb=1.0"]);
+
+    // The repository moves on: newer versions, re-indexed.
+    make_repo(repo.path(), &[Pkg { depends: &["libb>=2.0"], ..Pkg::new("appa", "2.0") }, Pkg::new("libb", "2.0")]);
+    let latest = TempDir::new("init-lock-latest");
+    ok(alp_init(latest.path()).args(["--allow-untrusted", "--repo", &server.url(), "--packages", "appa"]));
+    assert_eq!(installed_version(latest.path(), "appa"), "2.0", "the index should now offer 2.0");
+
+    // A fresh root started from the old lock gets exactly the pinned bytes, without the index.
+    let index_hits = server.hits("/index.json");
+    let fresh = TempDir::new("init-lock-fresh");
+    let out = ok(alp_pid1(fresh.path())
+        .args(["--allow-untrusted", "--lock"])
+        .arg(&lock)
+        .args(["--", "cat"])
+        .arg(fresh.join("usr/share/appa/VERSION")));
+    assert_eq!(out, "1.0");
+    let mut got = db_pins(fresh.path());
+    got.sort();
+    assert_eq!(got, pinned);
+    assert_eq!(server.hits("/index.json"), index_hits, "starting from a lock read the index");
+    // And the next start from the same lock is the fast path: no request at all.
+    let before = server.total();
+    ok(alp_init(fresh.path()).args(["--allow-untrusted", "--lock"]).arg(&lock).args(["--", "true"]));
+    assert_eq!(server.total(), before);
+}
+
+#[test]
+fn lock_refuses_bytes_that_changed_under_a_pinned_url() {
+    let work = TempDir::new("init-lock-tamper");
+    let repo = TempDir::new("init-lock-tamper-repo");
+    make_repo(repo.path(), &[Pkg::new("tool", "1.0")]);
+    let server = Server::start(repo.path());
+    let lock = work.join("alp.lock");
+    ok(alp(work.path()).args(["--allow-untrusted", "--repo", &server.url(), "lock", "tool", "-o"]).arg(&lock));
+    // Same name and version rebuilt with other content: the pinned sha256 no longer matches.
+    make_repo(repo.path(), &[Pkg { files: &[("usr/share/tool/VERSION", "evil", 0o644)], ..Pkg::new("tool", "1.0") }]);
+    let fresh = TempDir::new("init-lock-tamper-fresh");
+    let err = fails(alp_init(fresh.path()).args(["--allow-untrusted", "--lock"]).arg(&lock).args(["--", "true"]), 5);
+    assert!(err.contains("tool"), "{err}");
+    assert!(!fresh.join("usr/share/tool/VERSION").exists());
+}
+
+#[test]
+fn starts_with_no_proc_no_home_closed_stdin_and_a_read_only_root() {
+    let root = TempDir::new("init-hostile");
+    let (_repo, _server) = served_repo(&[Pkg::new("tool", "1.0")], root.path());
+    // A private mount namespace: the root's directory stays writable, / becomes read-only,
+    // /proc is hidden; then alp runs with an empty environment and stdin closed.
+    let r = root.path().display();
+    let script = format!(
+        "mount --bind {r} {r} && mount -o remount,bind,ro / && mount -t tmpfs none /proc && \
+         ! touch /alp-ro-check 2>/dev/null && \
+         exec env -i {bin} --root {r} --allow-untrusted init --packages tool -- sh -c 'echo $(cat {r}/usr/share/tool/VERSION); ls /proc | wc -l' <&-",
+        bin = bin()
+    );
+    let o = run(Command::new("unshare").args(["--mount", "--propagation", "private", "sh", "-c", &script]));
+    assert_eq!(o.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "1.0\n0\n");
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}

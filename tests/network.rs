@@ -1,0 +1,136 @@
+//! Bad networks and bad bytes: each failure leaves the root and the database exactly as before.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+struct Setup {
+    repo: TempDir,
+    server: Server,
+    root: TempDir,
+}
+
+fn setup() -> Setup {
+    let repo = TempDir::new("repo");
+    make_repo(
+        repo.path(),
+        &[
+            Pkg { name: "base", version: "1.0", depends: &[], files: &[("usr/lib/base", "base", 0o644)] },
+            Pkg { name: "tool", version: "1.0", depends: &["base"], files: &[("usr/bin/tool", "#!/bin/sh\necho tool\n", 0o755)] },
+        ],
+    );
+    let server = Server::start(repo.path());
+    let root = TempDir::new("root");
+    // Something installed already, so "unchanged" covers a real database.
+    ok(alp(root.path()).args(["--repo", &server.url(), "--allow-untrusted", "install", "base"]));
+    Setup { repo, server, root }
+}
+
+fn install_tool(s: &Setup) -> std::process::Command {
+    let mut c = alp(s.root.path());
+    c.env("ALP_TIMEOUT", "2").args(["--repo", &s.server.url(), "--allow-untrusted", "install", "tool"]);
+    c
+}
+
+#[track_caller]
+fn assert_fails_cleanly(s: &Setup, code: i32, needle: &str) {
+    let before = state_snapshot(s.root.path());
+    let e = fails(&mut install_tool(s), code);
+    assert!(e.contains(needle), "expected '{needle}' in: {e}");
+    assert_eq!(state_snapshot(s.root.path()), before, "root or database changed");
+}
+
+#[test]
+fn wrong_sha256_leaves_everything_as_before() {
+    let s = setup();
+    // Same size, different bytes.
+    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.gz")).unwrap();
+    let n = bytes.len();
+    bytes[n - 9] ^= 0xff;
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Body(bytes));
+    let before = state_snapshot(s.root.path());
+    let o = run(&mut install_tool(&s));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tool 1.0"), "{}", stderr(&o));
+    assert_eq!(state_snapshot(s.root.path()), before);
+}
+
+#[test]
+fn truncated_body_leaves_everything_as_before() {
+    let s = setup();
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Truncate(100));
+    assert_fails_cleanly(&s, 4, "tool 1.0");
+}
+
+#[test]
+fn not_found_leaves_everything_as_before() {
+    let s = setup();
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Status(404));
+    assert_fails_cleanly(&s, 4, "not found (HTTP 404)");
+}
+
+#[test]
+fn server_errors_are_retried() {
+    let s = setup();
+    s.server.set("/tool-1.0.tar.gz", Behaviour::FailTimes(2, 500));
+    ok(&mut install_tool(&s));
+    assert_eq!(s.server.hits("/tool-1.0.tar.gz"), 3);
+    assert!(s.root.join("usr/bin/tool").exists());
+}
+
+#[test]
+fn persistent_server_errors_give_up_after_the_retries() {
+    let s = setup();
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Status(503));
+    assert_fails_cleanly(&s, 4, "HTTP 503 after 4 attempts");
+}
+
+#[test]
+fn a_stalled_server_times_out() {
+    let s = setup();
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Stall(Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    let before = state_snapshot(s.root.path());
+    let mut c = install_tool(&s);
+    c.env("ALP_RETRIES", "0");
+    let e = fails(&mut c, 4);
+    assert!(e.contains("timed out"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert_eq!(state_snapshot(s.root.path()), before);
+}
+
+#[test]
+fn a_body_larger_than_declared_is_refused() {
+    let s = setup();
+    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.gz")).unwrap();
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Body(bytes));
+    assert_fails_cleanly(&s, 5, "tool 1.0");
+}
+
+#[test]
+fn an_unreachable_repository_is_an_error_naming_it() {
+    let root = TempDir::new("root");
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/repo");
+    let e = fails(alp(root.path()).env("ALP_RETRIES", "0").args(["--repo", &url, "--allow-untrusted", "install", "x"]), 4);
+    assert!(e.contains(&format!("repository {url}")), "{e}");
+    let e = fails(alp(root.path()).env("ALP_RETRIES", "0").args(["--repo", &url, "--allow-untrusted", "list"]), 4);
+    assert!(e.contains(&format!("repository {url}")), "{e}");
+}
+
+#[test]
+fn update_uses_etags_and_keeps_the_index() {
+    let s = setup();
+    let hits = s.server.hits("/index.json");
+    let out = ok(alp(s.root.path()).args(["--repo", &s.server.url(), "--allow-untrusted", "update"]));
+    assert!(out.is_empty());
+    let o = run(alp(s.root.path()).args(["--repo", &s.server.url(), "--allow-untrusted", "update"]));
+    assert!(stderr(&o).contains("up to date"), "{}", stderr(&o));
+    assert_eq!(s.server.hits("/index.json"), hits + 2);
+    // A redirect from https to http is refused; a redirect loop ends.
+    s.server.set("/index.json", Behaviour::Redirect("/index.json".into()));
+    let e = fails(alp(s.root.path()).args(["--repo", &s.server.url(), "--allow-untrusted", "update"]), 4);
+    assert!(e.contains("redirect"), "{e}");
+}
