@@ -9,8 +9,13 @@ use std::time::{Duration, Instant};
 /// Runs `script` and waits at most `timeout` seconds; a non-zero exit is an error.
 pub fn run(script: &Path, root: &Path, package: &str, version: &str, timeout: u64, extra_env: &[(String, String)]) -> Result<()> {
     let what = format!("{} hook of {package}", script.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+    // Absolute paths: the hook runs from its own directory, and a relative --root must still work.
+    let script = &std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf());
+    let root = &std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut cmd = Command::new(script);
-    cmd.env("ALP_ROOT", root)
+    // Hook output goes to stderr: stdout belongs to results and --json.
+    cmd.stdout(Stdio::from(std::io::stderr()))
+        .env("ALP_ROOT", root)
         .env("ALP_PACKAGE", package)
         .env("ALP_VERSION", version)
         .envs(crate::fetch::http::proxy_env_vars().iter().map(|(k, v)| (k, v)))

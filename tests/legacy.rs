@@ -39,6 +39,14 @@ fn write_alp(path: &Path, name: &str, version: &str, install: &str, remove: &str
     std::fs::write(path, text).unwrap();
 }
 
+/// Asserts success; returns stdout and stderr together (hook output may go to either).
+#[track_caller]
+fn ok_all(cmd: &mut std::process::Command) -> String {
+    let o = run(cmd);
+    assert!(o.status.success(), "alp failed ({:?}):\nstdout: {}\nstderr: {}", o.status.code(), stdout(&o), stderr(&o));
+    stdout(&o) + &stderr(&o)
+}
+
 fn installed_json(root: &Path) -> String {
     std::fs::read_to_string(root.join("var/lib/alp/installed.json")).unwrap_or_default()
 }
@@ -48,7 +56,8 @@ fn both_fixture_alp_files_install_and_remove_runs_alp_u_sh() {
     for file in ["greeter-1.2.0.alp", "greeter-1.2.0-certified.alp"] {
         let root = TempDir::new("legacy-root");
         let prefix = TempDir::new("legacy-prefix");
-        let out = ok(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).arg("install-local").arg(fixture(file)));
+        let out =
+            ok_all(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).arg("install-local").arg(fixture(file)));
         assert!(out.contains("greeter installed"), "alp.sh did not run: {out}");
         let bin = prefix.join("bin/greeter");
         assert_eq!(std::fs::read_to_string(&bin).unwrap(), "#!/bin/sh\necho \"merhaba from greeter\"\n");
@@ -58,7 +67,7 @@ fn both_fixture_alp_files_install_and_remove_runs_alp_u_sh() {
         let kept = root.join("var/lib/alp/scripts/greeter/remove");
         assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(fixture("greeter-src/alp_u.sh")).unwrap());
 
-        let out = ok(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
+        let out = ok_all(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
         assert!(out.contains("greeter removed"), "alp_u.sh did not run: {out}");
         assert!(!bin.exists(), "alp_u.sh should have removed {}", bin.display());
         assert!(!root.join("var/lib/alp/scripts/greeter").exists(), "kept scripts should go with the package");
@@ -191,7 +200,6 @@ fn copy_project(to: &Path) {
 }
 
 #[test]
-#[ignore = "needs the cmd/build.rs wiring from the legacy report; remove this line once applied"]
 fn compile_of_the_old_layout_gives_an_archive_that_installs() {
     let out = TempDir::new("legacy-out");
     let built = ok(common::alp(out.path()).arg("compile").arg(fixture("greeter-src")).arg("-o").arg(out.path()));
@@ -215,7 +223,7 @@ fn compile_of_the_old_layout_gives_an_archive_that_installs() {
         info.contains(r#""description":"Prints a friendly greeting""#) && info.contains("coreutils-lite"),
         "{info}"
     );
-    let out = ok(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
+    let out = ok_all(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
     assert!(out.contains("greeter removed"), "{out}");
     assert!(!prefix.join("bin/greeter").exists());
 }
@@ -228,7 +236,6 @@ fn deps_repo() -> TempDir {
 }
 
 #[test]
-#[ignore = "needs the repo/mod.rs wiring from the legacy report; remove this line once applied"]
 fn legacy_source_url_installs_from_a_local_server() {
     let served = TempDir::new("legacy-served");
     copy_project(&served.join("greeter"));
@@ -261,7 +268,6 @@ fn legacy_source_url_installs_from_a_local_server() {
 }
 
 #[test]
-#[ignore = "needs the repo/mod.rs wiring from the legacy report; remove this line once applied"]
 fn legacy_github_url_maps_through_legacy_raw_base() {
     // Only a master branch: main is tried first (404), then master, as the old tool did.
     let served = TempDir::new("legacy-served");
@@ -326,7 +332,7 @@ fn migrate_brings_records_settings_and_the_kept_remove_script() {
     let prefix = TempDir::new("legacy-prefix");
     std::fs::create_dir_all(prefix.join("bin")).unwrap();
     std::fs::write(prefix.join("bin/greeter"), "old").unwrap();
-    let out = ok(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
+    let out = ok_all(alp(root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
     assert!(out.contains("greeter removed") && !prefix.join("bin/greeter").exists(), "{out}");
 }
 

@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 /// Entries are sorted and owned by root, so the same tree gives the same archive.
 pub fn build(_ctx: &Ctx, dir: &str, output: Option<&str>) -> Result<i32> {
     let dir = Path::new(dir);
+    if crate::legacy::compile::is_old_layout(dir) {
+        let out = crate::legacy::compile::build_old_layout(dir, Path::new(output.unwrap_or(".")))?;
+        ui::status(&format!("built {} from the old layout (README.md, alp.sh, alp_u.sh)", out.display()));
+        return Ok(0);
+    }
     let meta_path = dir.join(".ALP/package.json");
     let text = fs::read_to_string(&meta_path).map_err(|e| {
         error::usage(format!("{}: {}; a package directory needs .ALP/package.json with name and version", meta_path.display(), error::plain_io(&e)))

@@ -20,7 +20,31 @@ const GROUPS: &[(&str, &[(&str, &str)])] = &[
         "Building repositories",
         &[
             ("build DIR", "make a package archive from a directory (alias: compile)"),
-            ("index DIR", "write DIR/index.json for the archives in DIR"),
+            ("index DIR", "write DIR/index.json for the archives in DIR (--sign KEY signs it)"),
+            ("install-local FILE", "install an old .alp package (or a .tar.gz)"),
+            ("lock REQ... -o FILE", "pin exact versions, URLs and sha256 for reproducible starts"),
+        ],
+    ),
+    (
+        "Trust",
+        &[
+            ("key generate", "make a minisign key pair"),
+            ("sign FILE", "sign a file (writes FILE.minisig)"),
+            ("verify FILE", "check FILE.minisig against a key or the trusted keys"),
+            ("cert-create [DIR]", "make a signing key pair; sign DIR/index.json"),
+            ("cert-info NAME", "which key signed the index a package came from"),
+            ("cert-scan URL", "check a repository's index signature"),
+        ],
+    ),
+    (
+        "System",
+        &[
+            ("stats", "packages, disk used, cache size, last update"),
+            ("doctor", "check installed files, dependencies, leftovers; non-zero on problems"),
+            ("clean [--all]", "empty the download cache (--all: kept indexes too)"),
+            ("config [get K|set K V]", "show or change settings"),
+            ("migrate [--from DIR]", "bring records and settings over from the old ~/.alp"),
+            ("self-update", "replace alp with the newest signed release"),
         ],
     ),
     ("Containers", &[("init [--] CMD...", "install what the container declares, then run CMD as PID 1")]),

@@ -16,6 +16,15 @@ enum Wanted {
     Requests(Vec<String>),
 }
 
+impl Wanted {
+    fn is_empty(&self) -> bool {
+        match self {
+            Wanted::Locked(c) => c.is_empty(),
+            Wanted::Requests(r) => r.is_empty(),
+        }
+    }
+}
+
 fn wanted(ctx: &Ctx, args: &Init) -> Result<Wanted> {
     if let Some(lock) = &args.lock {
         return Ok(Wanted::Locked(lockfile::read(std::path::Path::new(lock))?));
@@ -27,16 +36,46 @@ fn wanted(ctx: &Ctx, args: &Init) -> Result<Wanted> {
     }))
 }
 
-/// True when the database already holds what is wanted.
-fn satisfied(db: &Db, wanted: &Wanted) -> Result<bool> {
+/// True when the database already holds what is wanted: the fast path. Reads the
+/// database file and nothing else (no index, no network, no lock), and skims it rather than
+/// building the whole database, so its cost does not grow with every file packages install.
+fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
+    if wanted.is_empty() {
+        return Ok(true);
+    }
+    // A commit an earlier run left unfinished: the install path takes the lock and finishes it.
+    if ctx.paths.journal().exists() {
+        return Ok(false);
+    }
+    let path = ctx.paths.db();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(error::io_at("reading the database", &path, e)),
+    };
+    if let Some(have) = skim::installed(&text) {
+        return satisfied(&have, wanted);
+    }
+    // Not in the shape alp writes: the full reader accepts it or says what is wrong.
+    let db = Db::load(&ctx.paths)?;
+    let have: Vec<skim::Pinned> = db
+        .packages
+        .values()
+        .map(|p| skim::Pinned { name: &p.meta.name, version: &p.meta.version, sha256: &p.meta.sha256 })
+        .collect();
+    satisfied(&have, wanted)
+}
+
+fn satisfied(have: &[skim::Pinned], wanted: &Wanted) -> Result<bool> {
+    let get = |name: &str| have.iter().find(|p| p.name == name);
     Ok(match wanted {
-        Wanted::Locked(cands) => cands.iter().all(|c| {
-            db.packages.get(&c.pkg.name).is_some_and(|p| p.meta.version == c.pkg.version && p.meta.sha256 == c.pkg.sha256)
-        }),
+        Wanted::Locked(cands) => cands
+            .iter()
+            .all(|c| get(&c.pkg.name).is_some_and(|p| p.version == c.pkg.version && p.sha256 == c.pkg.sha256)),
         Wanted::Requests(reqs) => {
             for r in reqs {
                 let r = Req::parse(r)?;
-                if !db.packages.get(&r.name).is_some_and(|p| r.matches(&p.meta.version)) {
+                if !get(&r.name).is_some_and(|p| r.matches(p.version)) {
                     return Ok(false);
                 }
             }
@@ -55,7 +94,11 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
             let db = Db::load(&ctx.paths)?;
             let installs = cands
                 .iter()
-                .filter(|c| !db.packages.get(&c.pkg.name).is_some_and(|p| p.meta.version == c.pkg.version && p.meta.sha256 == c.pkg.sha256))
+                .filter(|c| {
+                    !db.packages
+                        .get(&c.pkg.name)
+                        .is_some_and(|p| p.meta.version == c.pkg.version && p.meta.sha256 == c.pkg.sha256)
+                })
                 .map(|c| Install {
                     pkg: c.pkg.clone(),
                     origin: Origin::Repo(c.clone()),
@@ -67,7 +110,10 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
             match outcome.hook_errors.into_iter().next() {
                 Some(e) => Err(e),
                 None => {
-                    let reqs: Vec<Req> = cands.iter().map(|c| Req::parse(&format!("{}={}", c.pkg.name, c.pkg.version))).collect::<Result<_>>()?;
+                    let reqs: Vec<Req> = cands
+                        .iter()
+                        .map(|c| Req::parse(&format!("{}={}", c.pkg.name, c.pkg.version)))
+                        .collect::<Result<_>>()?;
                     world::update(&ctx.paths, &reqs, &[])
                 }
             }
@@ -77,8 +123,7 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
 
 pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
     let wanted = wanted(ctx, args)?;
-    let db = Db::load(&ctx.paths)?;
-    if !satisfied(&db, &wanted)? {
+    if !already_installed(ctx, &wanted)? {
         if let Err(e) = ensure(ctx, &wanted) {
             if !args.keep_going || args.command.is_empty() {
                 return Err(e.context("alp init could not install the declared packages"));
@@ -102,7 +147,11 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
     let reqs: Vec<Req> = requests.iter().map(|r| Req::parse(r)).collect::<Result<_>>()?;
     let cands = crate::repo::candidates(&ctx.load_indexes()?);
     let empty = Db::default();
-    let steps = crate::resolve::Resolver::new(&cands, &empty, true).plan(&reqs, crate::resolve::Policy::PreferInstalled, &[])?;
+    let steps = crate::resolve::Resolver::new(&cands, &empty, true).plan(
+        &reqs,
+        crate::resolve::Policy::PreferInstalled,
+        &[],
+    )?;
     let pinned: Vec<Candidate> = steps.into_iter().map(|s| s.cand).collect();
     let text = lockfile::to_json(&pinned);
     if output == "-" {
@@ -112,4 +161,196 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
         ui::status(&format!("wrote {output} ({} packages)", pinned.len()));
     }
     Ok(0)
+}
+
+/// Reading `installed.json` for the fast path without building the database: one pass over
+/// the bytes, borrowing each package's name, version and sha256 and skipping everything else
+/// (file lists above all). Anything unexpected gives `None`, and the caller falls back to
+/// `Db::load`, the one real reader, which accepts the file or explains what is wrong with it.
+mod skim {
+    pub struct Pinned<'a> {
+        pub name: &'a str,
+        pub version: &'a str,
+        pub sha256: &'a str,
+    }
+
+    const FORMAT: &str = "alp-db-1";
+
+    /// Every installed package, or `None` when the text is not a database as alp writes it.
+    pub fn installed(text: &str) -> Option<Vec<Pinned<'_>>> {
+        let mut p = Parser { s: text.as_bytes(), text, i: 0 };
+        let mut out = Vec::new();
+        let mut format_ok = false;
+        p.object(|p, key| match key {
+            "format" => {
+                format_ok = p.plain_str()? == FORMAT;
+                Some(())
+            }
+            "packages" => p.object(|p, name| {
+                let (mut version, mut sha256) = (None, None);
+                p.object(|p, field| match field {
+                    "version" => {
+                        version = Some(p.plain_str()?);
+                        Some(())
+                    }
+                    "sha256" => {
+                        sha256 = Some(p.plain_str()?);
+                        Some(())
+                    }
+                    _ => p.skip_value(),
+                })?;
+                out.push(Pinned { name, version: version?, sha256: sha256.unwrap_or("") });
+                Some(())
+            }),
+            _ => p.skip_value(),
+        })?;
+        p.ws();
+        (format_ok && p.i == p.s.len()).then_some(out)
+    }
+
+    struct Parser<'a> {
+        s: &'a [u8],
+        text: &'a str,
+        i: usize,
+    }
+
+    impl<'a> Parser<'a> {
+        fn ws(&mut self) {
+            while matches!(self.s.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+                self.i += 1;
+            }
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.s.get(self.i).copied()
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.peek()? == c).then(|| self.i += 1)
+        }
+
+        /// A string with no escapes in it, borrowed from the text (names, versions and
+        /// digests never need any; a string that has some sends the caller to the full reader).
+        fn plain_str(&mut self) -> Option<&'a str> {
+            self.eat(b'"')?;
+            let start = self.i;
+            loop {
+                match *self.s.get(self.i)? {
+                    b'"' => break,
+                    b'\\' => return None,
+                    _ => self.i += 1,
+                }
+            }
+            self.i += 1;
+            // Both ends sit next to an ASCII quote, so they are character boundaries.
+            self.text.get(start..self.i - 1)
+        }
+
+        fn skip_str(&mut self) -> Option<()> {
+            self.eat(b'"')?;
+            loop {
+                match *self.s.get(self.i)? {
+                    b'"' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    b'\\' => self.i += 2,
+                    _ => self.i += 1,
+                }
+            }
+        }
+
+        /// Skips one value of any kind; nesting is counted, not recursed into, so no input
+        /// can exhaust the stack.
+        fn skip_value(&mut self) -> Option<()> {
+            let mut depth = 0usize;
+            loop {
+                match self.peek()? {
+                    b'"' => self.skip_str()?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        self.i += 1;
+                    }
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        self.i += 1;
+                    }
+                    b',' | b':' if depth > 0 => self.i += 1,
+                    b',' | b':' => return None,
+                    _ => {
+                        let start = self.i;
+                        while self.s.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
+                            self.i += 1;
+                        }
+                        if self.i == start {
+                            return None;
+                        }
+                    }
+                }
+                if depth == 0 {
+                    return Some(());
+                }
+            }
+        }
+
+        /// An object, handing each member's key to `member`, which must consume the value.
+        fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+            self.eat(b'{')?;
+            if self.peek()? == b'}' {
+                self.i += 1;
+                return Some(());
+            }
+            loop {
+                let key = self.plain_str()?;
+                self.eat(b':')?;
+                member(self, key)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn names(text: &str) -> Option<Vec<String>> {
+            installed(text).map(|v| v.iter().map(|p| format!("{}={}:{}", p.name, p.version, p.sha256)).collect())
+        }
+
+        #[test]
+        fn reads_what_the_database_writes() {
+            let text = r#"{"format":"alp-db-1","packages":{"jq":{"name":"jq","version":"1.7.1","sha256":"ab",
+                "files":[{"path":"usr/bin/jq","sha256":"cd","mode":493}],"dirs":["usr","usr/bin"],"size":12,
+                "nested":{"a":[1,-2.5e3,true,null,{"b":"x\\\"}"}]}},
+                "ü-less":{"version":"2","depends":["x>=1"]}}}"#;
+            assert_eq!(names(text).unwrap(), ["jq=1.7.1:ab", "ü-less=2:"]);
+            assert_eq!(names(r#" {"packages":{},"format":"alp-db-1"} "#).unwrap(), Vec::<String>::new());
+        }
+
+        #[test]
+        fn anything_unexpected_goes_to_the_full_reader() {
+            for bad in [
+                "",
+                "[]",
+                r#"{"format":"alp-db-2","packages":{}}"#,
+                r#"{"packages":{}}"#,
+                r#"{"format":"alp-db-1","packages":{"a":{"sha256":"x"}}}"#,
+                r#"{"format":"alp-db-1","packages":{"a\u0041":{"version":"1"}}}"#,
+                r#"{"format":"alp-db-1","packages":{"a":{"version":"1"}}"#,
+                r#"{"format":"alp-db-1","packages":{"a":{"version":"1","x":[}}}"#,
+                r#"{"format":"alp-db-1","packages":{"a":{"version":"1"}}} trailing"#,
+                r#"{"format":"alp-db-1","packages":{"a":{"version":"1","x":"unterminated}}}"#,
+            ] {
+                assert!(names(bad).is_none(), "accepted: {bad}");
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ use crate::db::state::Db;
 use crate::error::{self, IoContext, Result};
 use crate::fetch::http::{self, Fetched};
 use crate::json::{self, Fields};
+use crate::legacy::alpfile::AlpFile;
 use crate::repo::index::Index;
 use crate::verify::{digest, sig};
 use crate::{fsutil, timefmt, ui};
@@ -71,46 +72,39 @@ pub fn sign_file(secret: &Path, file: &Path) -> Result<()> {
 /// `alp verify FILE`: checks `FILE.minisig` against `-p PUB` or every trusted key.
 pub fn verify(ctx: &Ctx, a: &crate::cli::Verify) -> Result<i32> {
     let file = Path::new(&a.file);
-    let sig_path = minisig_path(file);
-    let sig_text = read_signature(&sig_path)?;
-    let keys = match &a.public {
-        Some(p) => vec![sig::load_key_file(Path::new(p))?],
-        None => sig::load_keys(&ctx.paths.keys())?,
-    };
-    let f = std::fs::File::open(file).at("opening", file)?;
     let what = file.display().to_string();
-    let claimed = sig::signature_key_id(&sig_text);
-    let comment = sig::trusted_comment(&sig_text);
-    match sig::verify_reader(f, &sig_text, &keys, &what) {
-        Ok(k) => {
-            if ctx.json {
-                print_json(&json::object(vec![
-                    ("file", json::string(what.as_str())),
-                    ("valid", Value::Bool(true)),
-                    ("key_id", json::string(k.id.as_str())),
-                    ("key", json::string(k.path.display().to_string())),
-                    ("trusted_comment", opt_string(comment.as_deref())),
-                ]));
-            } else {
-                println!("{what}: signature verified with key {} ({})", k.id, k.path.display());
-                if let Some(c) = comment {
-                    println!("trusted comment: {c}");
-                }
+    let sig_text = read_signature(&minisig_path(file));
+    let claimed = sig_text.as_ref().ok().and_then(|s| sig::signature_key_id(s));
+    let comment = sig_text.as_ref().ok().and_then(|s| sig::trusted_comment(s));
+    let verdict = sig_text.and_then(|sig_text| {
+        let keys = match &a.public {
+            Some(p) => vec![sig::load_key_file(Path::new(p))?],
+            None => sig::load_keys(&ctx.paths.keys())?,
+        };
+        let f = std::fs::File::open(file).at("opening", file)?;
+        sig::verify_reader(f, &sig_text, &keys, &what).map(|k| (k.id.clone(), k.path.clone()))
+    });
+    if ctx.json {
+        let mut rows = vec![("file", json::string(what.as_str())), ("valid", Value::Bool(verdict.is_ok()))];
+        match &verdict {
+            Ok((id, key)) => {
+                rows.push(("key_id", json::string(id.as_str())));
+                rows.push(("key", json::string(key.display().to_string())));
+                rows.push(("trusted_comment", opt_string(comment.as_deref())));
             }
-            Ok(0)
+            Err(e) => {
+                rows.push(("key_id", opt_string(claimed.as_deref())));
+                rows.push(("error", json::string(e.msg.as_str())));
+            }
         }
-        Err(e) => {
-            if ctx.json {
-                print_json(&json::object(vec![
-                    ("file", json::string(what.as_str())),
-                    ("valid", Value::Bool(false)),
-                    ("key_id", opt_string(claimed.as_deref())),
-                    ("error", json::string(e.msg.as_str())),
-                ]));
-            }
-            Err(e)
+        print_json(&json::object(rows));
+    } else if let Ok((id, key)) = &verdict {
+        println!("{what}: signature verified with key {id} ({})", key.display());
+        if let Some(c) = comment {
+            println!("trusted comment: {c}");
         }
     }
+    verdict.map(|_| 0)
 }
 
 /// `alp cert-create [DIR]`: a key pair like `key generate`, and DIR/index.json signed.
@@ -167,14 +161,13 @@ pub fn cert_info(ctx: &Ctx, a: &crate::cli::CertInfo) -> Result<i32> {
         return finish_report(ctx, rows, Err(error::integrity(msg)));
     };
     let recorded = crate::repo::kept_signer(&ctx.paths, &origin);
-    rows.push(("accepted_with", opt_string(recorded.as_deref())));
+    rows.push(("signed_by", opt_string(recorded.as_deref())));
     let sig_text = std::fs::read_to_string(dir.join("index.json.minisig")).ok();
     let Some(sig_text) = sig_text else {
         let msg = format!("the index of {origin} was not signed (accepted with --allow-untrusted)");
         return finish_report(ctx, rows, Err(error::integrity(msg)));
     };
     rows.push(("key_id", opt_string(sig::signature_key_id(&sig_text).as_deref())));
-    rows.push(("trusted_comment", opt_string(sig::trusted_comment(&sig_text).as_deref())));
     let listed = std::str::from_utf8(&index_bytes)
         .ok()
         .and_then(|t| Index::parse(t, "kept index.json").ok())
@@ -185,6 +178,7 @@ pub fn cert_info(ctx: &Ctx, a: &crate::cli::CertInfo) -> Result<i32> {
     let what = format!("the kept index of {origin}");
     let verdict = sig::verify_detached(&index_bytes, &sig_text, &keys, &what).map(|k| {
         rows.push(("trusted_key", json::string(k.path.display().to_string())));
+        rows.push(("trusted_comment", opt_string(sig::trusted_comment(&sig_text).as_deref())));
     });
     finish_report(ctx, rows, verdict)
 }
@@ -208,10 +202,13 @@ pub fn cert_scan(ctx: &Ctx, a: &crate::cli::CertScan) -> Result<i32> {
         None => problems.push(format!("index.json is not signed (no {sig_url})")),
         Some(s) => {
             rows.push(("key_id", opt_string(sig::signature_key_id(s).as_deref())));
-            rows.push(("trusted_comment", opt_string(sig::trusted_comment(s).as_deref())));
             let keys = sig::load_keys(&ctx.paths.keys())?;
             match sig::verify_detached(&bytes, s, &keys, "index.json") {
-                Ok(k) => rows.push(("trusted_key", json::string(k.path.display().to_string()))),
+                Ok(k) => {
+                    rows.push(("trusted_key", json::string(k.path.display().to_string())));
+                    // Shown only once verified: until then it is as untrusted as the rest.
+                    rows.push(("trusted_comment", opt_string(sig::trusted_comment(s).as_deref())));
+                }
                 Err(e) => problems.push(e.msg),
             }
         }
@@ -234,10 +231,8 @@ pub fn cert_scan(ctx: &Ctx, a: &crate::cli::CertScan) -> Result<i32> {
         }
         Err(e) => problems.push(e.msg),
     }
-    let verdict = match problems.is_empty() {
-        true => Ok(()),
-        false => Err(error::integrity(format!("{what}: {}", problems.join("; ")))),
-    };
+    let verdict =
+        if problems.is_empty() { Ok(()) } else { Err(error::integrity(format!("{what}: {}", problems.join("; ")))) };
     finish_report(ctx, rows, verdict)
 }
 
@@ -245,23 +240,28 @@ pub fn cert_scan(ctx: &Ctx, a: &crate::cli::CertScan) -> Result<i32> {
 /// 0 when it verified, the error (exit 5) otherwise, after the report is on stdout.
 fn finish_report(ctx: &Ctx, mut rows: Vec<(&str, Value)>, verdict: Result<()>) -> Result<i32> {
     rows.push(("valid", Value::Bool(verdict.is_ok())));
-    if let Err(e) = &verdict {
-        rows.push(("error", json::string(e.msg.as_str())));
-    }
     if ctx.json {
+        if let Err(e) = &verdict {
+            rows.push(("error", json::string(e.msg.as_str())));
+        }
         print_json(&json::object(rows));
     } else {
-        for (k, v) in &rows {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Null => "-".to_string(),
-                Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-                other => miniserde::json::to_string(other),
-            };
-            println!("{:<16} {text}", format!("{}:", k.replace('_', " ")));
-        }
+        print_rows(&rows);
     }
     verdict.map(|()| 0)
+}
+
+/// `key: value` lines for a human reader.
+fn print_rows(rows: &[(&str, Value)]) {
+    for (k, v) in rows {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => "(none)".to_string(),
+            Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+            other => miniserde::json::to_string(other),
+        };
+        println!("{:<16} {text}", format!("{}:", k.replace('_', " ")));
+    }
 }
 
 // ---- legacy certificates -------------------------------------------------------------
@@ -277,62 +277,60 @@ fn legacy_path(name: &str) -> Option<PathBuf> {
     (name.contains('/') || file_like && p.is_file()).then(|| p.to_path_buf())
 }
 
-/// The old tool's certificate, read for display only.
-struct LegacyCert {
-    kind: &'static str,
-    fields: Vec<(&'static str, String)>,
-    /// The "signature" as stored, and the SHA-256 the old tool's formula gives today.
-    stored: String,
-    recomputed: String,
-}
-
+/// Shows an old certificate: a `cerf.alpc` project certificate, or the certificate inside
+/// an old `.alp` package file (`legacy::alpfile`). Display only; see `finish_legacy`.
 fn legacy_cert_info(ctx: &Ctx, path: &Path) -> Result<i32> {
-    let mut f = std::fs::File::open(path).at("opening", path)?;
-    let mut text = String::new();
-    f.by_ref().take(MAX_INDEX_BYTES + 1).read_to_string(&mut text).at("reading", path)?;
     let label = path.display().to_string();
+    let mut text = String::new();
+    let f = std::fs::File::open(path).at("opening", path)?;
+    f.take(MAX_INDEX_BYTES + 1).read_to_string(&mut text).map_err(|e| {
+        error::bad_input(format!("{label}: not an old certificate (not UTF-8 JSON: {})", error::plain_io(&e)))
+    })?;
     let v = json::parse(&text, &label)?;
     let fields = Fields::of(&v, label.as_str())?;
-    let cert = if fields.get("magic").is_some() || fields.get("token").is_some() {
-        Some(read_cerf(&fields)?)
-    } else if fields.get("format_version").is_some() {
-        match fields.get("certificate") {
-            None | Some(Value::Null) => None,
-            Some(c) => Some(read_alp_cert(&Fields::of(c, format!("{label}: certificate"))?)?),
+    let mut rows = vec![("file", json::string(label.as_str()))];
+    let (consistent, kind) = if fields.get("magic").is_some() || fields.get("token").is_some() {
+        let c = read_cerf(&fields)?;
+        rows.push(("format", json::string("cerf.alpc project certificate (legacy)")));
+        rows.extend(c.fields.iter().map(|(k, v)| (*k, json::string(v.as_str()))));
+        (c.self_consistent, c.kind)
+    } else if fields.get("format_version").is_some() || fields.get("files").is_some() {
+        let alp = AlpFile::parse(&text, &label)?;
+        rows.push(("format", json::string(format!(".alp package file {} (legacy)", alp.format_version))));
+        rows.push(("package", json::string(alp.meta.id())));
+        let Some(c) = alp.certificate else {
+            rows.push(("certificate", Value::Null));
+            rows.push(("trusted", Value::Bool(false)));
+            let msg = format!("{label} carries no certificate; an old .alp file has no verifiable signature at all");
+            return finish_legacy(ctx, rows, msg);
+        };
+        for (k, v) in [("cert_id", &c.cert_id), ("issued_to", &c.package_name), ("author", &c.author)] {
+            rows.push((k, json::string(v.as_str())));
         }
+        rows.push(("issued_at", json::string(c.issued_at.as_str())));
+        rows.push(("signature", json::string(c.signature.as_str())));
+        (c.self_consistent(), c.kind)
     } else {
         return Err(error::bad_input(format!(
             "{label} is neither an old cerf.alpc certificate nor an old .alp package file"
         )));
     };
-    let warning = "the old tool's certificates are a SHA-256 of public fields: anyone can make one for any package \
-                   and author, so it proves nothing about who made the package";
-    let Some(cert) = cert else {
-        let pkg = fields.get("metadata").and_then(|m| Fields::of(m, "metadata").ok());
-        let name = pkg.as_ref().and_then(|m| m.opt_str("name").ok().flatten()).unwrap_or_default();
-        let rows = vec![
-            ("file", json::string(label.as_str())),
-            ("format", json::string("alp package file (legacy)")),
-            ("package", json::string(name)),
-            ("certificate", Value::Null),
-            ("trusted", Value::Bool(false)),
-        ];
-        let msg = format!("{label} carries no certificate, and no old certificate could be verified anyway");
-        return finish_legacy(ctx, rows, msg);
-    };
-    let consistent = cert.stored.eq_ignore_ascii_case(&cert.recomputed);
-    let mut rows = vec![("file", json::string(label.as_str())), ("format", json::string(cert.kind))];
-    rows.extend(cert.fields.iter().map(|(k, v)| (*k, json::string(v.as_str()))));
-    rows.push(("signature", json::string(cert.stored.as_str())));
+    rows.push(("type", json::string(format!("{kind} (a label anyone can write)"))));
     let state = if consistent {
-        "self-consistent (matches the old formula; which anyone can compute)"
+        "self-consistent (matches the old formula, which anyone can compute)"
     } else {
-        "altered (does not match the old formula over these fields)"
+        "altered (does not match the old formula over its own fields)"
     };
     rows.push(("consistency", json::string(state)));
     rows.push(("verifiable", Value::Bool(false)));
     rows.push(("trusted", Value::Bool(false)));
-    rows.push(("note", json::string(warning)));
+    rows.push((
+        "note",
+        json::string(
+            "an old certificate is a SHA-256 of public fields: anyone can make one for any package and \
+             author, so it proves nothing about who made the package",
+        ),
+    ));
     let msg = format!(
         "{label}: UNVERIFIABLE legacy certificate, not treated as trusted; sign repository indexes with 'alp sign' instead"
     );
@@ -346,49 +344,30 @@ fn finish_legacy(ctx: &Ctx, rows: Vec<(&str, Value)>, msg: String) -> Result<i32
         print_json(&json::object(rows));
     } else {
         println!("LEGACY CERTIFICATE: UNVERIFIABLE, NOT TRUSTED");
-        for (k, v) in &rows {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Null => "(none)".to_string(),
-                Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-                other => miniserde::json::to_string(other),
-            };
-            println!("{:<14} {text}", format!("{k}:"));
-        }
+        print_rows(&rows);
     }
     Err(error::integrity(msg))
 }
 
-/// `cerf.alpc`: signature = sha256_hex(package|author|type|issued_at|token|ALP-CERF).
-fn read_cerf(f: &Fields) -> Result<LegacyCert> {
+/// The fields of a `cerf.alpc`, and whether its "signature" matches the old formula
+/// `sha256_hex(package|author|type|issued_at|token|ALP-CERF)`.
+struct Cerf {
+    fields: Vec<(&'static str, String)>,
+    kind: String,
+    self_consistent: bool,
+}
+
+fn read_cerf(f: &Fields) -> Result<Cerf> {
     let get = |k: &str| f.str_or_empty(k);
     let (package, author, kind, issued, token) =
         (get("package")?, get("author")?, get("type")?, get("issued_at")?, get("token")?);
+    let signature = get("signature")?;
     let formula = [package.as_str(), &author, &kind, &issued, &token, "ALP-CERF"].join("|");
-    Ok(LegacyCert {
-        kind: "cerf.alpc certificate (legacy)",
-        recomputed: digest::sha256_hex(formula.as_bytes()),
-        stored: get("signature")?,
-        fields: vec![("package", package), ("author", author), ("type", kind), ("issued_at", issued)],
-    })
-}
-
-/// `.alp` certificate: signature = sha256_hex(package_name|author|issued_at).
-fn read_alp_cert(f: &Fields) -> Result<LegacyCert> {
-    let get = |k: &str| f.str_or_empty(k);
-    let (package, author, issued) = (get("package_name")?, get("author")?, get("issued_at")?);
-    let formula = [package.as_str(), &author, &issued].join("|");
-    Ok(LegacyCert {
-        kind: ".alp package certificate (legacy)",
-        recomputed: digest::sha256_hex(formula.as_bytes()),
-        stored: get("signature")?,
-        fields: vec![
-            ("cert_id", get("cert_id")?),
-            ("package", package),
-            ("author", author),
-            ("type", get("type")?),
-            ("issued_at", issued),
-        ],
+    let self_consistent = digest::sha256_hex(formula.as_bytes()).eq_ignore_ascii_case(&signature);
+    Ok(Cerf {
+        fields: vec![("package", package), ("author", author), ("issued_at", issued), ("signature", signature)],
+        kind,
+        self_consistent,
     })
 }
 

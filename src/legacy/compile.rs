@@ -25,7 +25,6 @@ use super::readme::Meta;
 const SHELLS: &[&str] = &["sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "yash"];
 
 /// Whether `dir` is an old-layout project (and no new-style one): what `alp build` checks.
-#[expect(dead_code, reason = "called from repo::refresh / cmd::build once the wiring in docs/migrate.md is applied")]
 pub fn is_old_layout(dir: &Path) -> bool {
     !dir.join(".ALP/package.json").exists() && dir.join("README.md").is_file() && dir.join("alp.sh").is_file()
 }

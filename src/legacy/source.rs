@@ -28,7 +28,6 @@ pub const PREFIX: &str = "legacy+";
 const MAX_TEXT: u64 = 1 << 20;
 const MAX_MAIN: u64 = 256 << 20;
 
-#[expect(dead_code, reason = "called from repo::refresh / cmd::build once the wiring in docs/migrate.md is applied")]
 pub fn is_legacy(url: &str) -> bool {
     url.starts_with(PREFIX)
 }
@@ -65,7 +64,6 @@ fn github_project(url: &str) -> Option<(&str, &str, Option<&str>)> {
 }
 
 /// Fetches the project, builds its archive into `dir` and keeps its index there.
-#[expect(dead_code, reason = "called from repo::refresh / cmd::build once the wiring in docs/migrate.md is applied")]
 pub fn refresh(acc: &Access, repo: &Repo, dir: &Path) -> Result<Refreshed> {
     let what = format!("repository {}", repo.url);
     if !acc.allow_untrusted && acc.config.verify_packages {
@@ -123,13 +121,13 @@ fn fetch_and_build(net: &Net, raw_base: &str, url: &str, work: &Path, dir: &Path
     if let Some(main) = &meta.main {
         fetch_to(net, &http::join_url(&base, main), &work.join(main), MAX_MAIN, what)?;
     }
-    // Earlier builds of this source are superseded.
+    let archive = compile::build_old_layout(work, dir)?;
+    // Earlier builds of this source are superseded (only now: a failed build keeps them).
     for e in std::fs::read_dir(dir).at("reading", dir)?.flatten() {
-        if e.file_name().to_string_lossy().ends_with(".tar.gz") {
+        if e.file_name().to_string_lossy().ends_with(".tar.gz") && e.path() != archive {
             let _ = std::fs::remove_file(e.path());
         }
     }
-    let archive = compile::build_old_layout(work, dir)?;
     let archive = std::path::absolute(&archive).at("resolving", &archive)?;
     let mut pkg = meta.package();
     pkg.sha256 = digest::sha256_file(&archive).at("reading", &archive)?;

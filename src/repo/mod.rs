@@ -121,6 +121,9 @@ pub enum Refreshed {
 /// Fetches, verifies and keeps one repository's index (SPEC section 5, `update`).
 pub fn refresh(acc: &Access, repo: &Repo) -> Result<Refreshed> {
     let dir = kept_dir(acc.paths, repo);
+    if crate::legacy::source::is_legacy(&repo.url) {
+        return crate::legacy::source::refresh(acc, repo, &dir);
+    }
     let meta = read_meta(&dir);
     let have_index = dir.join("index.json").is_file();
     let etag = meta.as_ref().filter(|_| have_index).and_then(|m| m.etag.clone());
@@ -247,7 +250,8 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
     for repo in repos {
         let dir = kept_dir(acc.paths, repo);
         let meta = read_meta(&dir).filter(|_| dir.join("index.json").is_file());
-        let local = !repo.url.starts_with("http://") && !repo.url.starts_with("https://");
+        let url = crate::legacy::source::inner_url(&repo.url);
+        let local = !url.starts_with("http://") && !url.starts_with("https://");
         let stale = match &meta {
             None => true,
             Some(m) => acc.config.auto_update && timefmt::now().saturating_sub(m.fetched) >= acc.config.update_interval,

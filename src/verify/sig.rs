@@ -7,6 +7,7 @@
 //! the 8-byte key number, read little-endian, as 16 upper-case hex digits.
 
 use crate::error::{self, Result};
+use crate::legacy::base64;
 use minisign_verify::{PublicKey, Signature};
 use std::path::{Path, PathBuf};
 
@@ -53,7 +54,7 @@ fn key_line(text: &str) -> Option<&str> {
 
 /// The id of a public key (`.pub` file text or bare base64).
 pub fn public_key_id(text: &str) -> Option<String> {
-    let bytes = base64_decode(key_line(text)?)?;
+    let bytes = base64::decode(key_line(text)?)?;
     // sig_alg "Ed" (2) + key number (8) + Ed25519 key (32)
     (bytes.len() == 42 && &bytes[..2] == b"Ed").then(|| key_id(&bytes[2..10]))
 }
@@ -61,7 +62,7 @@ pub fn public_key_id(text: &str) -> Option<String> {
 /// The id of the key a minisign signature claims to be made with (unverified).
 pub fn signature_key_id(sig_text: &str) -> Option<String> {
     let line = sig_text.lines().nth(1)?.trim();
-    let bytes = base64_decode(line)?;
+    let bytes = base64::decode(line)?;
     // sig_alg "Ed"/"ED" (2) + key number (8) + signature (64)
     (bytes.len() == 74 && bytes[0] == b'E').then(|| key_id(&bytes[2..10]))
 }
@@ -169,7 +170,7 @@ pub struct SecretKeyFile {
 pub fn read_secret_key(path: &Path) -> Result<SecretKeyFile> {
     let text = std::fs::read_to_string(path).map_err(|e| error::io_at("reading the secret key", path, e))?;
     let bytes = key_line(&text)
-        .and_then(base64_decode)
+        .and_then(base64::decode)
         .filter(|b| b.len() == 158 && &b[..2] == b"Ed")
         .ok_or_else(|| error::bad_input(format!("{} is not a minisign secret key", path.display())))?;
     let encrypted = match &bytes[2..4] {
@@ -211,52 +212,9 @@ pub fn sign(
     Ok((sig.into_string(), id))
 }
 
-/// Standard base64 with padding (RFC 4648), as minisign files use; `None` on anything else.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim().as_bytes();
-    if s.is_empty() || !s.len().is_multiple_of(4) {
-        return None;
-    }
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for (i, chunk) in s.chunks(4).enumerate() {
-        let last = i == s.len() / 4 - 1;
-        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in &chunk[..4 - pad] {
-            n = n << 6 | val(c)?;
-        }
-        n <<= 6 * pad as u32;
-        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trips_minisign_lines() {
-        assert_eq!(base64_decode("TWFu").unwrap(), b"Man");
-        assert_eq!(base64_decode("TWE=").unwrap(), b"Ma");
-        assert_eq!(base64_decode("TQ==").unwrap(), b"M");
-        assert!(base64_decode("TQ=a").is_none());
-        assert!(base64_decode("T===").is_none());
-        assert!(base64_decode("abc").is_none());
-    }
 
     #[test]
     fn made_keys_sign_and_verify_with_their_id() {
