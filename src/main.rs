@@ -2,30 +2,8 @@
 //! runs as a container entrypoint. `main` parses, dispatches, and turns every error into
 //! one `alp: error: …` line and a documented exit code.
 
-mod cli;
-mod cmd;
-mod config;
-mod ctx;
-mod db;
-mod error;
-mod fetch;
-mod fsutil;
-mod hooks;
-mod init;
-mod json;
-mod legacy;
-mod lockfile;
-mod log;
-mod repo;
-mod resolve;
-mod timefmt;
-mod txn;
-mod ui;
-mod unpack;
-mod verify;
-mod version;
-mod world;
 
+use alp::{cli, cmd, error, fetch, log, ui};
 use argh::FromArgs;
 
 fn main() {
