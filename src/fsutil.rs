@@ -23,7 +23,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().at("syncing", &tmp)?;
     drop(f);
     fs::rename(&tmp, path).at("renaming into place", path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    // A bare file name's parent is the empty path: that is the current directory.
+    sync_dir(path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
 }
 
 /// fsyncs a directory so a rename in it is durable.

@@ -354,6 +354,23 @@ fn cert_info_says_who_signed_and_whether_it_verifies_now() {
 }
 
 #[test]
+fn removing_a_key_revokes_the_indexes_it_signed_at_once() {
+    let t = TempDir::new("trust-revoke");
+    let (secret, public, id) = keypair(t.path(), "repo");
+    let repo = t.join("repo");
+    signed_repo(&repo, &[hello(), Pkg::new("extra", "1.0")], &secret);
+    let server = Server::start(&repo);
+    let root = t.join("root");
+    trust(&root, &public);
+    ok(alp(&root).arg("--repo").arg(server.url()).args(["install", "hello"]));
+    std::fs::remove_file(root.join("etc/alp/keys/repo.pub")).unwrap();
+    // The kept index is fresh (no refetch), yet it is no longer trusted.
+    let err = fails(alp(&root).arg("--repo").arg(server.url()).args(["install", "extra"]), 5);
+    assert!(err.contains(&id), "{err}");
+    assert!(!root.join("usr/share/extra").exists());
+}
+
+#[test]
 fn cert_scan_reports_validity_key_id_serial_and_expiry() {
     let t = TempDir::new("trust-certscan");
     let (secret, public, id) = keypair(t.path(), "repo");

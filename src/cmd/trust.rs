@@ -154,7 +154,7 @@ pub fn cert_info(ctx: &Ctx, a: &crate::cli::CertInfo) -> Result<i32> {
         let msg = format!("{name} was installed from the local file {file}; no repository signature covers it");
         return finish_report(ctx, rows, Err(error::integrity(msg)));
     }
-    let dir = kept_index_dir(ctx, &origin);
+    let dir = crate::repo::kept_dir(&ctx.paths, &crate::repo::Repo { url: origin.clone() });
     let index_path = dir.join("index.json");
     let Ok(index_bytes) = std::fs::read(&index_path) else {
         let msg = format!("no kept index for {origin}; run 'alp update' with that repository configured");
@@ -398,8 +398,8 @@ fn write_key_pair(secret: &Path, public: &Path, password: Option<String>) -> Res
             fsutil::ensure_dir(dir)?;
         }
     }
-    write_private(&in_dir(secret), pair.secret.as_bytes())?;
-    fsutil::write_atomic(&in_dir(public), pair.public.as_bytes())?;
+    write_private(secret, pair.secret.as_bytes())?;
+    fsutil::write_atomic(public, pair.public.as_bytes())?;
     Ok(pair)
 }
 
@@ -414,7 +414,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().at("syncing", &tmp)?;
     drop(f);
     std::fs::rename(&tmp, path).at("renaming into place", path)?;
-    fsutil::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    fsutil::sync_dir(path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
 }
 
 fn report_key_pair(ctx: &Ctx, secret: &Path, public: &Path, pair: &sig::NewKeyPair, encrypted: bool) {
@@ -517,17 +517,8 @@ fn sign_with(key: &sig::SecretKeyFile, password: Option<String>, file: &Path) ->
     let comment = format!("timestamp:{}\tfile:{name}\thashed", timefmt::now());
     let (text, id) = sig::sign(key, password, std::io::BufReader::new(f), &comment)?;
     let sig_path = minisig_path(file);
-    fsutil::write_atomic(&in_dir(&sig_path), text.as_bytes())?;
+    fsutil::write_atomic(&sig_path, text.as_bytes())?;
     Ok((sig_path, id))
-}
-
-/// `name` as `./name`: `fsutil::write_atomic` syncs the parent directory, and a bare file
-/// name's parent is the empty path.
-fn in_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(d) if d.as_os_str().is_empty() => Path::new(".").join(path),
-        _ => path.to_path_buf(),
-    }
 }
 
 fn minisig_path(file: &Path) -> PathBuf {
@@ -565,11 +556,6 @@ fn fetch_capped(ctx: &Ctx, url: &str, cap: u64) -> Result<Option<Vec<u8>>> {
         return Err(error::bad_input(format!("{url} is larger than {} KiB", cap >> 10)));
     }
     Ok(Some(bytes))
-}
-
-/// Where `update` keeps a repository's verified index (mirrors `repo::kept_dir`).
-fn kept_index_dir(ctx: &Ctx, url: &str) -> PathBuf {
-    ctx.paths.indexes().join(&digest::sha256_hex(url.as_bytes())[..16])
 }
 
 fn opt_string(s: Option<&str>) -> Value {

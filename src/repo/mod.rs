@@ -88,7 +88,7 @@ pub fn configured(paths: &Paths, cli: &[String]) -> Result<Vec<Repo>> {
 }
 
 /// Where a repository's verified index is kept: `indexes/<16 hex of sha256(url)>/`.
-fn kept_dir(paths: &Paths, repo: &Repo) -> PathBuf {
+pub fn kept_dir(paths: &Paths, repo: &Repo) -> PathBuf {
     paths.indexes().join(&digest::sha256_hex(repo.url.as_bytes())[..16])
 }
 
@@ -141,9 +141,11 @@ pub fn refresh(acc: &Access, repo: &Repo) -> Result<Refreshed> {
     };
     let bytes = read_capped(body.reader, &what)?;
     let sig_text = fetch_signature(acc, &index_url, &what)?;
+    // Verified before it is parsed: no parser sees bytes nobody vouched for, and an altered
+    // index is an integrity failure (exit 5) whatever the alteration did to its JSON.
+    let signed_by = check_trust(acc, &what, &bytes, sig_text.as_deref())?;
     let text = std::str::from_utf8(&bytes).map_err(|_| error::bad_input(format!("{what}: index.json is not UTF-8")))?;
     let index = Index::parse(text, &format!("{what}: index.json"))?;
-    let signed_by = check_trust(acc, &what, &bytes, sig_text.as_deref())?;
     check_fresh(&what, &index, meta.as_ref().map_or(0, |m| m.serial))?;
     fsutil::ensure_dir(&dir)?;
     fsutil::write_atomic(&dir.join("index.json"), &bytes)?;
@@ -176,7 +178,7 @@ fn fetch_signature(acc: &Access, index_url: &str, what: &str) -> Result<Option<S
             Ok(Some(text))
         }
         Ok(Fetched::NotModified) => Ok(None),
-        Err(e) if e.kind == error::Kind::Network && e.msg.contains("not found") || e.msg.contains("cannot open") => {
+        Err(e) if e.kind == error::Kind::Network && (e.msg.contains("not found") || e.msg.contains("cannot open")) => {
             if acc.untrusted_ok() {
                 Ok(None)
             } else {
@@ -200,7 +202,8 @@ fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) ->
     match verified {
         Ok(k) => Ok(Some(k.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())),
         Err(e) if acc.untrusted_ok() => {
-            crate::ui::warn(&format!("{what}: using an UNVERIFIED index because of --allow-untrusted ({})", e.msg.trim_start_matches(&format!("{what}: "))));
+            let why = if acc.allow_untrusted { "--allow-untrusted" } else { "verify_packages is false in config.json" };
+            crate::ui::warn(&format!("{what}: using an UNVERIFIED index because of {why} ({})", e.msg.trim_start_matches(&format!("{what}: "))));
             Ok(None)
         }
         Err(e) => Err(e),
@@ -272,11 +275,18 @@ pub fn load_kept(acc: &Access, repo: &Repo) -> Result<Loaded> {
     let text = std::fs::read_to_string(&path).at("reading", &path)?;
     let index = Index::parse(&text, &format!("{what}: kept index.json"))?;
     check_fresh(&what, &index, 0)?;
-    let signed_by = read_meta(&dir).and_then(|m| m.signed_by);
-    if signed_by.is_none() && !acc.untrusted_ok() {
-        return Err(error::integrity(format!(
-            "{what}: the kept index is not signed; run 'alp update' with the repository's key in etc/alp/keys, or pass --allow-untrusted"
-        )));
+    let mut signed_by = read_meta(&dir).and_then(|m| m.signed_by);
+    if !acc.untrusted_ok() {
+        // Checked again against today's keys: removing a key from etc/alp/keys revokes the
+        // indexes it signed at once, not at the repository's next change.
+        let sig_text = std::fs::read_to_string(dir.join("index.json.minisig")).map_err(|_| {
+            error::integrity(format!(
+                "{what}: the kept index is not signed; run 'alp update' with the repository's key in etc/alp/keys, or pass --allow-untrusted"
+            ))
+        })?;
+        let keys = sig::load_keys(&acc.paths.keys())?;
+        let k = sig::verify_detached(text.as_bytes(), &sig_text, &keys, &what)?;
+        signed_by = k.path.file_name().map(|n| n.to_string_lossy().into_owned());
     }
     Ok(Loaded { repo: repo.clone(), index, signed_by })
 }
