@@ -23,8 +23,9 @@ die() {
 # The C cross compiler: ring's build script compiles its C and assembly with it. glibc's
 # gcc is fine for a musl target: ring uses no libc headers beyond freestanding ones.
 if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1; then
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         die "aarch64-linux-gnu-gcc is missing; install Debian's gcc-aarch64-linux-gnu"
+    fi
     say "installing gcc-aarch64-linux-gnu"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu >/dev/null ||

@@ -106,3 +106,35 @@ pub fn parse(text: &str, what: &str) -> Result<Value> {
 pub fn array(items: Vec<Value>) -> Value {
     Value::Array(items.into_iter().collect())
 }
+
+/// Appends `s` as a JSON string literal. For documents written field by field (the
+/// database, the journal) without building a `Value` tree the size of every file list.
+pub fn quote_into(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_strings_parse_back() {
+        for s in ["plain", "quote \" and \\ slash", "ctl \u{1} \n \t", "ünï"] {
+            let mut out = String::new();
+            quote_into(&mut out, s);
+            assert_eq!(miniserde::json::from_str::<String>(&out).unwrap(), s);
+        }
+    }
+}

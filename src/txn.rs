@@ -11,6 +11,7 @@ use crate::db::state::{Db, Installed};
 use crate::error::{self, Result};
 use crate::fetch::cache::{Cache, CacheWriter};
 use crate::fetch::http::{self, Fetched, Location};
+use crate::fetch::pipe;
 use crate::repo::Candidate;
 use crate::repo::index::Package;
 use crate::unpack::{self, Claims, Options, Staged};
@@ -237,8 +238,14 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Resul
         };
     let archive_size = expect.map_or(u64::MAX, |e| e.1);
     let opts = Options { allow_setuid: ctx.allow_setuid, max_bytes: size_cap(pkg, archive_size.min(1 << 40)) };
-    let mut hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);
-    let unpacked = unpack::unpack(&mut hashing, root, &pkg.name, &label, &opts, claims);
+    let hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);
+    // Download and hash on one thread, inflate and write on this one.
+    let (unpacked, mut hashing) = std::thread::scope(|s| {
+        let (pipe, producer) = pipe::spawn(s, hashing);
+        let unpacked = unpack::unpack(pipe, root, &pkg.name, &label, &opts, claims);
+        let hashing = producer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (unpacked, hashing)
+    });
     let mut staged = match unpacked {
         Ok(s) => s,
         Err(e) => {

@@ -69,9 +69,23 @@ impl Db {
         Ok(Db { packages })
     }
 
+    /// Writes the document field by field: a database with tens of thousands of files
+    /// costs its text and no more.
     pub fn to_json(&self) -> String {
-        let packages: miniserde::json::Object = self.packages.iter().map(|(k, p)| (k.clone(), p.to_json())).collect();
-        miniserde::json::to_string(&json::object(vec![("format", json::string(FORMAT)), ("packages", Value::Object(packages))]))
+        let mut out = String::with_capacity(4096);
+        out.push_str("{\"format\":");
+        json::quote_into(&mut out, FORMAT);
+        out.push_str(",\"packages\":{");
+        for (i, (name, p)) in self.packages.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::quote_into(&mut out, name);
+            out.push(':');
+            p.write_json(&mut out);
+        }
+        out.push_str("}}");
+        out
     }
 
     /// Writes the database atomically (temp file, fsync, rename, fsync the directory).
@@ -119,25 +133,71 @@ impl Installed {
         })
     }
 
-    fn to_json(&self) -> Value {
-        let Value::Object(mut obj) = self.meta.to_json() else { unreachable!("Package::to_json builds an object") };
-        let files = self
-            .files
-            .iter()
-            .map(|f| {
-                let mut pairs = vec![("path", json::string(&f.path)), ("sha256", json::string(&f.sha256)), ("mode", json::number(f.mode as u64))];
-                if let Some(l) = &f.link {
-                    pairs.push(("link", json::string(l)));
-                }
-                json::object(pairs)
-            })
-            .collect();
-        obj.insert("origin".into(), json::string(&self.origin));
-        obj.insert("installed_at".into(), json::number(self.installed_at));
-        obj.insert("files".into(), Value::Array(files));
-        obj.insert("dirs".into(), json::strings(&self.dirs));
-        obj.insert("hooks".into(), json::strings(&self.hooks));
-        obj.insert("size".into(), json::number(self.size));
-        Value::Object(obj)
+    fn write_json(&self, out: &mut String) {
+        // The metadata is small: reuse the index entry's form, then add the install record.
+        let meta = miniserde::json::to_string(&self.meta.to_json());
+        out.push_str(meta.strip_suffix('}').unwrap_or(&meta));
+        out.push_str(",\"origin\":");
+        json::quote_into(out, &self.origin);
+        out.push_str(&format!(",\"installed_at\":{},\"size\":{},\"files\":[", self.installed_at, self.size));
+        for (i, f) in self.files.iter().enumerate() {
+            out.push_str(if i > 0 { ",{\"path\":" } else { "{\"path\":" });
+            json::quote_into(out, &f.path);
+            out.push_str(",\"sha256\":");
+            json::quote_into(out, &f.sha256);
+            out.push_str(&format!(",\"mode\":{}", f.mode));
+            if let Some(l) = &f.link {
+                out.push_str(",\"link\":");
+                json::quote_into(out, l);
+            }
+            out.push('}');
+        }
+        out.push_str("],\"dirs\":");
+        write_strings(out, &self.dirs);
+        out.push_str(",\"hooks\":");
+        write_strings(out, &self.hooks);
+        out.push('}');
+    }
+}
+
+fn write_strings(out: &mut String, items: &[String]) {
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::quote_into(out, s);
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut db = Db::default();
+        let meta = Package { name: "a-b".into(), version: "1.0".into(), depends: vec!["c>=1".into()], ..Package::default() };
+        db.packages.insert(
+            "a-b".into(),
+            Installed {
+                meta,
+                origin: "http://x".into(),
+                installed_at: 7,
+                files: vec![
+                    FileRec { path: "usr/bin/a\nb".into(), sha256: "ab".into(), mode: 0o755, link: None },
+                    FileRec { path: "usr/lib/l".into(), sha256: String::new(), mode: 0o777, link: Some("x".into()) },
+                ],
+                dirs: vec!["usr/bin".into()],
+                hooks: vec!["remove".into()],
+                size: 9,
+            },
+        );
+        let back = Db::parse(&db.to_json()).unwrap();
+        let p = &back.packages["a-b"];
+        assert_eq!(p.files, db.packages["a-b"].files);
+        assert_eq!((p.installed_at, p.size, p.dirs.clone(), p.hooks.clone()), (7, 9, vec!["usr/bin".to_string()], vec!["remove".to_string()]));
+        assert_eq!(p.meta.depends, ["c>=1"]);
     }
 }

@@ -2,3 +2,4 @@
 
 pub mod cache;
 pub mod http;
+pub mod pipe;

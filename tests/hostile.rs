@@ -1,0 +1,665 @@
+//! Hostile archives (SPEC section 6): a corpus of attacks, each refused, or neutralised so
+//! that it stays inside the root. On refusal the root, the database and everything outside
+//! are byte for byte as before; memory stays flat. `tests/safety.rs` pins the basic path
+//! cases; this file covers the wider corpus: headers written by hand (PAX, GNU long names,
+//! ustar prefixes), links planted by earlier packages, compression attacks, huge archives.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------
+// A tar writer that writes every header byte itself, so any lie an attacker can put in an
+// archive is within reach.
+
+const BLOCK: usize = 512;
+
+fn put_octal(field: &mut [u8], v: u64) {
+    let s = format!("{:0w$o}\0", v, w = field.len() - 1);
+    field.copy_from_slice(s.as_bytes());
+}
+
+/// One ustar header block. `name`, `link` and `prefix` are cut to their fields' widths.
+fn header(name: &[u8], kind: u8, size: u64, mode: u32, link: &[u8], prefix: &[u8]) -> [u8; BLOCK] {
+    let mut h = [0u8; BLOCK];
+    let put = |h: &mut [u8; BLOCK], at: usize, width: usize, bytes: &[u8]| {
+        let n = bytes.len().min(width);
+        h[at..at + n].copy_from_slice(&bytes[..n]);
+    };
+    put(&mut h, 0, 100, name);
+    put_octal(&mut h[100..108], u64::from(mode));
+    put_octal(&mut h[108..116], 1000);
+    put_octal(&mut h[116..124], 1000);
+    put_octal(&mut h[124..136], size);
+    put_octal(&mut h[136..148], 1_700_000_000);
+    h[156] = kind;
+    put(&mut h, 157, 100, link);
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    put(&mut h, 345, 155, prefix);
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    let s = format!("{sum:06o}\0 ");
+    h[148..156].copy_from_slice(s.as_bytes());
+    h
+}
+
+/// One PAX record, `"<len> key=value\n"`, where `<len>` counts the whole record.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3;
+    let mut len = body + 1;
+    while len != body + len.to_string().len() {
+        len = body + len.to_string().len();
+    }
+    let mut r = format!("{len} {key}=").into_bytes();
+    r.extend_from_slice(value);
+    r.push(b'\n');
+    r
+}
+
+#[derive(Default)]
+struct Tar(Vec<u8>);
+
+impl Tar {
+    fn new() -> Tar {
+        Tar::default()
+    }
+
+    fn entry(mut self, h: [u8; BLOCK], data: &[u8]) -> Tar {
+        self.0.extend_from_slice(&h);
+        self.0.extend_from_slice(data);
+        self.0.resize(self.0.len().next_multiple_of(BLOCK), 0);
+        self
+    }
+
+    fn file(self, name: &str, data: &[u8], mode: u32) -> Tar {
+        self.entry(header(name.as_bytes(), b'0', data.len() as u64, mode, b"", b""), data)
+    }
+
+    fn dir(self, name: &str, mode: u32) -> Tar {
+        self.entry(header(name.as_bytes(), b'5', 0, mode, b"", b""), b"")
+    }
+
+    fn symlink(self, name: &str, target: &str) -> Tar {
+        self.entry(header(name.as_bytes(), b'2', 0, 0o777, target.as_bytes(), b""), b"")
+    }
+
+    fn hardlink(self, name: &str, target: &str) -> Tar {
+        self.entry(header(name.as_bytes(), b'1', 0, 0o644, target.as_bytes(), b""), b"")
+    }
+
+    /// A member of any type flag, with no data.
+    fn typed(self, name: &str, kind: u8) -> Tar {
+        self.entry(header(name.as_bytes(), kind, 0, 0o644, b"", b""), b"")
+    }
+
+    /// A PAX extended header ('x') that applies to the next member.
+    fn pax(self, records: &[(&str, &[u8])]) -> Tar {
+        let data: Vec<u8> = records.iter().flat_map(|(k, v)| pax_record(k, v)).collect();
+        self.entry(header(b"PaxHeaders/x", b'x', data.len() as u64, 0o644, b"", b""), &data)
+    }
+
+    /// A GNU long name ('L') or long link ('K') entry for the next member.
+    fn gnu_long(self, kind: u8, value: &[u8]) -> Tar {
+        let mut data = value.to_vec();
+        data.push(0);
+        self.entry(header(b"././@LongLink", kind, data.len() as u64, 0o644, b"", b""), &data)
+    }
+
+    /// The tar stream with its end-of-archive marker.
+    fn bytes(mut self) -> Vec<u8> {
+        self.0.extend_from_slice(&[0; 2 * BLOCK]);
+        self.0
+    }
+
+    fn gz(self) -> Vec<u8> {
+        gz(&self.bytes())
+    }
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// One gzip member holding 16 MiB of zeros (about 16 KiB). gzip members concatenate into
+/// one stream, so N copies decompress to N × 16 MiB: a bomb of any size, made in no time.
+fn zeros_16m() -> &'static [u8] {
+    static Z: OnceLock<Vec<u8>> = OnceLock::new();
+    Z.get_or_init(|| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..16 {
+            e.write_all(&block).unwrap();
+        }
+        e.finish().unwrap()
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The sandbox: `top/root` has a package installed already (so there is a database to keep
+// intact), `top/outside` stands for the rest of the machine, `top/repo` serves the attack.
+
+struct Sandbox {
+    top: TempDir,
+    root: PathBuf,
+    outside: PathBuf,
+    repo: PathBuf,
+    packages: BTreeMap<String, Vec<String>>,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let top = TempDir::new("hostile");
+        let (root, outside, repo) = (top.join("root"), top.join("outside"), top.join("repo"));
+        for d in [&root, &outside.join("dir"), &repo] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(outside.join("secret"), "untouched").unwrap();
+        let mut sb = Sandbox { top, root, outside, repo, packages: BTreeMap::new() };
+        let base = Tar::new()
+            .file("etc/passwd", b"root:x:0:0::/root:/bin/sh\n", 0o644)
+            .dir("opt/data/", 0o755)
+            .file("opt/data/keep", b"keep", 0o644)
+            .file("usr/share/base/README", b"base", 0o644);
+        sb.add("base", base.gz(), &[]);
+        ok(sb.alp().args(["install", "base"]));
+        sb
+    }
+
+    /// Puts `archive` in the repository as package `name` 1 and rewrites the index.
+    fn add(&mut self, name: &str, archive: Vec<u8>, deps: &[&str]) {
+        let file = format!("{name}-1.tar.gz");
+        std::fs::write(self.repo.join(&file), archive).unwrap();
+        self.packages.insert(name.to_string(), deps.iter().map(|d| d.to_string()).collect());
+        let entries: Vec<(String, String, Vec<&str>)> = self
+            .packages
+            .iter()
+            .map(|(n, d)| (n.clone(), format!("{n}-1.tar.gz"), d.iter().map(String::as_str).collect()))
+            .collect();
+        let refs: Vec<(&str, &str, &str, &[&str])> =
+            entries.iter().map(|(n, f, d)| (n.as_str(), "1", f.as_str(), d.as_slice())).collect();
+        write_index(&self.repo, &refs);
+    }
+
+    fn alp(&self) -> Command {
+        let mut c = alp(&self.root);
+        c.args(["--repo", self.repo.to_str().unwrap(), "--allow-untrusted"]);
+        c
+    }
+
+    /// An absolute path outside the root, as an attacker would spell it.
+    fn outside(&self, rel: &str) -> String {
+        self.outside.join(rel).to_string_lossy().into_owned()
+    }
+
+    /// The root (minus alp's own logs and lock), everything outside it, and the sandbox's
+    /// top level: what a refused install must leave exactly as it was.
+    fn everything(&self) -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<(String, Vec<u8>)> = state_snapshot(&self.root);
+        all.extend(snapshot(&self.outside).into_iter().map(|(p, d)| (format!("outside:{p}"), d)));
+        let mut top: Vec<String> = std::fs::read_dir(self.top.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        top.sort();
+        all.push(("top".into(), top.join(",").into_bytes()));
+        all
+    }
+
+    fn outside_untouched(&self) {
+        let outside = snapshot(&self.outside);
+        assert_eq!(outside, [("dir/".to_string(), vec![]), ("secret".to_string(), b"untouched".to_vec())]);
+    }
+
+    /// Installs `archive` as package `evil` and expects a refusal with `code` whose one error
+    /// line contains `needle`, with nothing changed anywhere. Returns the error text.
+    #[track_caller]
+    fn refuses(&mut self, archive: Vec<u8>, code: i32, needle: &str) -> String {
+        self.add("evil", archive, &[]);
+        let before = self.everything();
+        let err = fails(self.alp().args(["install", "evil"]), code);
+        assert!(err.contains(needle), "expected '{needle}' in: {err}");
+        assert!(err.lines().all(|l| l.len() < 1000), "an error line is too long: {err}");
+        assert_eq!(self.everything(), before, "something changed after a refused install: {err}");
+        err
+    }
+
+    /// Installs `archive` as package `name` and expects success; nothing may appear outside.
+    #[track_caller]
+    fn installs(&mut self, name: &str, archive: Vec<u8>) {
+        self.add(name, archive, &[]);
+        ok(self.alp().args(["install", name]));
+        self.outside_untouched();
+        assert!(!snapshot(&self.root).iter().any(|(p, _)| p.contains(".alp-new.")), "staging files left");
+    }
+
+    fn db(&self) -> String {
+        std::fs::read_to_string(self.root.join("var/lib/alp/installed.json")).unwrap()
+    }
+}
+
+/// Runs alp like `common::alp` does, under `/usr/bin/time -v` when it is there; returns
+/// the output and the peak RSS in KiB.
+fn alp_measured(root: &Path, args: &[&str]) -> (Output, Option<u64>) {
+    let time = Path::new("/usr/bin/time");
+    let mut c = if time.exists() {
+        let mut c = Command::new(time);
+        c.arg("-v").arg(bin());
+        c
+    } else {
+        Command::new(bin())
+    };
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ALP_") || k.ends_with("_proxy") || k.ends_with("_PROXY") || k == "NO_COLOR" {
+            c.env_remove(k);
+        }
+    }
+    c.arg("--root").arg(root).args(args);
+    let out = c.output().unwrap();
+    let rss = stderr(&out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok());
+    (out, rss)
+}
+
+/// Peak RSS above this is not "flat" for a debug build of alp (its baseline is a few MiB).
+const FLAT_RSS_KIB: u64 = 32 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// Paths that leave the root, in every spelling and through every header that sets a name.
+
+#[test]
+fn traversal_in_every_spelling_is_refused() {
+    let mut sb = Sandbox::new();
+    for name in ["./../outside/pwned", "usr/bin/../../../outside/pwned", "..", "usr/..", "../outside/"] {
+        sb.refuses(Tar::new().file(name, b"x", 0o644).gz(), 6, "'..'");
+    }
+    sb.refuses(Tar::new().dir("../outside/newdir/", 0o755).gz(), 6, "'..'");
+    sb.refuses(Tar::new().symlink("../outside/link", "/").gz(), 6, "'..'");
+}
+
+#[test]
+fn absolute_paths_in_every_spelling_are_refused() {
+    let mut sb = Sandbox::new();
+    let target = sb.outside("pwned");
+    for name in [target.clone(), format!("/{target}"), format!("/.{target}"), "/".into()] {
+        sb.refuses(Tar::new().file(&name, b"x", 0o644).gz(), 6, "absolute path");
+    }
+    sb.refuses(Tar::new().dir(&sb.outside("newdir/"), 0o755).gz(), 6, "absolute path");
+}
+
+#[test]
+fn pax_path_overrides_cannot_smuggle_an_escape() {
+    let mut sb = Sandbox::new();
+    // The ustar name is harmless; the PAX record replaces it.
+    let t = Tar::new().pax(&[("path", b"../../outside/pwned")]).file("innocent", b"x", 0o644);
+    sb.refuses(t.gz(), 6, "'..'");
+    let abs = sb.outside("pwned");
+    let t = Tar::new().pax(&[("path", abs.as_bytes())]).file("innocent", b"x", 0o644);
+    sb.refuses(t.gz(), 6, "absolute path");
+    // linkpath overrides the hard link target.
+    let secret = sb.outside("secret");
+    let t = Tar::new().pax(&[("linkpath", secret.as_bytes())]).hardlink("usr/pw", "usr/harmless");
+    sb.refuses(t.gz(), 6, "absolute path");
+    let t = Tar::new()
+        .file("usr/harmless", b"x", 0o644)
+        .pax(&[("linkpath", b"../outside/secret")])
+        .hardlink("usr/pw", "usr/harmless");
+    sb.refuses(t.gz(), 6, "'..'");
+    // A PAX header that names a directory escape for a directory member.
+    sb.refuses(Tar::new().pax(&[("path", b"../escape-dir")]).dir("fine/", 0o755).gz(), 6, "'..'");
+}
+
+#[test]
+fn gnu_long_names_cannot_smuggle_an_escape() {
+    let mut sb = Sandbox::new();
+    let t = Tar::new().gnu_long(b'L', b"../../outside/pwned").file("innocent", b"x", 0o644);
+    sb.refuses(t.gz(), 6, "'..'");
+    let abs = sb.outside("pwned");
+    sb.refuses(Tar::new().gnu_long(b'L', abs.as_bytes()).file("innocent", b"x", 0o644).gz(), 6, "absolute path");
+    let t = Tar::new()
+        .file("usr/harmless", b"x", 0o644)
+        .gnu_long(b'K', b"../outside/secret")
+        .hardlink("usr/pw", "usr/harmless");
+    sb.refuses(t.gz(), 6, "'..'");
+    // Two long names for one member is ambiguous: refused rather than guessed.
+    let t = Tar::new().gnu_long(b'L', b"usr/a").gnu_long(b'L', b"../b").file("innocent", b"x", 0o644);
+    sb.refuses(t.gz(), 6, "corrupt");
+}
+
+#[test]
+fn ustar_prefix_cannot_smuggle_an_escape() {
+    let mut sb = Sandbox::new();
+    let h = header(b"pwned", b'0', 1, 0o644, b"", b"../../outside");
+    sb.refuses(Tar::new().entry(h, b"x").gz(), 6, "'..'");
+    let abs = sb.outside("");
+    let h = header(b"pwned", b'0', 1, 0o644, b"", abs.trim_end_matches('/').as_bytes());
+    sb.refuses(Tar::new().entry(h, b"x").gz(), 6, "absolute path");
+}
+
+#[test]
+fn honest_long_names_are_honoured_not_ignored() {
+    // The control for the three tests above: the override really is where the name comes from.
+    let mut sb = Sandbox::new();
+    let deep = format!("usr/share/{}/pax", "d".repeat(120));
+    let t = Tar::new()
+        .pax(&[("path", deep.as_bytes())])
+        .file("ignored-pax", b"pax", 0o644)
+        .gnu_long(b'L', format!("usr/share/{}/gnu", "g".repeat(120)).as_bytes())
+        .file("ignored-gnu", b"gnu", 0o644)
+        .entry(header(b"ustar", b'0', 5, 0o644, b"", b"usr/share/prefixed"), b"ustar");
+    sb.installs("good", t.gz());
+    assert_eq!(std::fs::read(sb.root.join(&deep)).unwrap(), b"pax");
+    assert_eq!(std::fs::read(sb.root.join(format!("usr/share/{}/gnu", "g".repeat(120)))).unwrap(), b"gnu");
+    assert_eq!(std::fs::read(sb.root.join("usr/share/prefixed/ustar")).unwrap(), b"ustar");
+    assert!(!sb.root.join("ignored-pax").exists() && !sb.root.join("ignored-gnu").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// Symlinks and hard links.
+
+#[test]
+fn nothing_is_written_through_a_symlink_from_the_same_archive() {
+    let mut sb = Sandbox::new();
+    let out = sb.outside("");
+    // Relative escape, absolute directory, the filesystem root, and one that stays inside:
+    // an archive never writes below a symlink it made, wherever the link points.
+    for target in ["../../outside", out.as_str(), "/", "usr"] {
+        sb.refuses(
+            Tar::new().symlink("usr/lib", target).file("usr/lib/pwned", b"x", 0o644).gz(),
+            6,
+            "is a file or symlink",
+        );
+        sb.refuses(Tar::new().symlink("usr/lib", target).dir("usr/lib/sub/", 0o755).gz(), 6, "is a file or symlink");
+    }
+    let t = Tar::new().file("usr/a", b"x", 0o644).symlink("usr/lib", &out).hardlink("usr/lib/h", "usr/a");
+    sb.refuses(t.gz(), 6, "is a file or symlink");
+}
+
+#[test]
+fn a_symlink_to_an_absolute_directory_is_only_a_symlink() {
+    let mut sb = Sandbox::new();
+    // The link itself is legitimate (packages ship links to /etc/alternatives and the like)
+    // and is installed as a link; nothing is created where it points.
+    let out = sb.outside("dir");
+    sb.installs("linker", Tar::new().symlink("usr/share/escape", &out).symlink("usr/share/rootlink", "/").gz());
+    assert_eq!(std::fs::read_link(sb.root.join("usr/share/escape")).unwrap(), Path::new(&out));
+    // A later package cannot write through either link.
+    sb.refuses(Tar::new().file("usr/share/escape/pwned", b"x", 0o644).gz(), 6, "leads outside the root");
+    sb.refuses(Tar::new().file("usr/share/rootlink/tmp/pwned", b"x", 0o644).gz(), 6, "leads outside the root");
+    sb.refuses(Tar::new().dir("usr/share/escape/sub/", 0o755).gz(), 6, "leads outside the root");
+}
+
+#[test]
+fn a_planted_symlink_at_the_final_path_is_replaced_not_followed() {
+    let mut sb = Sandbox::new();
+    std::fs::create_dir_all(sb.root.join("usr/bin")).unwrap();
+    std::os::unix::fs::symlink(sb.outside("secret"), sb.root.join("usr/bin/tool")).unwrap();
+    // Also a link planted at the staging name alp will use.
+    std::os::unix::fs::symlink(sb.outside("secret"), sb.root.join("usr/bin/.alp-new.other")).unwrap();
+    sb.installs("tool", Tar::new().file("usr/bin/tool", b"tool", 0o755).file("usr/bin/other", b"other", 0o755).gz());
+    assert!(std::fs::symlink_metadata(sb.root.join("usr/bin/tool")).unwrap().is_file());
+    assert_eq!(std::fs::read(sb.root.join("usr/bin/other")).unwrap(), b"other");
+}
+
+#[test]
+fn hard_links_that_leave_the_package_are_refused() {
+    let mut sb = Sandbox::new();
+    let secret = sb.outside("secret");
+    sb.refuses(Tar::new().hardlink("usr/pw", &secret).gz(), 6, "absolute path");
+    // etc/passwd exists in the root, but belongs to another package.
+    sb.refuses(Tar::new().hardlink("usr/pw", "etc/passwd").gz(), 6, "not a file earlier in this package");
+    // To a symlink, a directory, itself, or a file that only comes later.
+    sb.refuses(Tar::new().symlink("usr/s", &secret).hardlink("usr/pw", "usr/s").gz(), 6, "not a file earlier");
+    sb.refuses(Tar::new().dir("usr/d/", 0o755).hardlink("usr/pw", "usr/d").gz(), 6, "not a file earlier");
+    sb.refuses(Tar::new().hardlink("usr/pw", "usr/pw").gz(), 6, "not a file earlier");
+    sb.refuses(Tar::new().hardlink("usr/pw", "usr/later").file("usr/later", b"x", 0o644).gz(), 6, "not a file earlier");
+    assert_eq!(std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(sb.outside.join("secret")).unwrap()), 1);
+}
+
+#[test]
+fn a_directory_replaced_by_a_symlink_mid_archive_is_refused() {
+    let mut sb = Sandbox::new();
+    let out = sb.outside("dir");
+    // Named directory, then a link with its name, then a write below it.
+    let t = Tar::new().dir("usr/lib/", 0o755).file("usr/lib/a", b"a", 0o644).symlink("usr/lib", &out).file(
+        "usr/lib/b",
+        b"b",
+        0o644,
+    );
+    sb.refuses(t.gz(), 6, "names it twice");
+    // Implied directory (never named), then the link.
+    let t = Tar::new().file("usr/lib/a", b"a", 0o644).symlink("usr/lib", &out).file("usr/lib/b", b"b", 0o644);
+    sb.refuses(t.gz(), 6, "uses it as a directory too");
+    // A directory already in the root (another package's) replaced by a link.
+    sb.refuses(Tar::new().symlink("opt/data", &out).gz(), 6, "a directory with that name exists");
+    // A directory, then a regular file with its name.
+    sb.refuses(Tar::new().dir("usr/x/", 0o755).file("usr/x", b"x", 0o644).gz(), 6, "names it twice");
+}
+
+// ---------------------------------------------------------------------------------------
+// Special files and modes.
+
+#[test]
+fn special_and_unknown_member_types_are_refused() {
+    let mut sb = Sandbox::new();
+    sb.refuses(Tar::new().file("usr/ok", b"x", 0o644).typed("dev/null", b'3').gz(), 6, "device nodes");
+    sb.refuses(Tar::new().pax(&[("path", b"dev/sda")]).typed("innocent", b'4').gz(), 6, "device nodes");
+    sb.refuses(Tar::new().typed("run/fifo", b'6').gz(), 6, "FIFOs");
+    // GNU sparse, volume label, multi-volume continuation, and a made-up type.
+    for kind in [b'S', b'V', b'M', b'Z'] {
+        sb.refuses(Tar::new().typed("usr/odd", kind).gz(), 6, "refusing member");
+    }
+}
+
+#[test]
+fn setuid_setgid_and_foreign_owners_are_neutralised() {
+    let mut sb = Sandbox::new();
+    let t = Tar::new()
+        .dir("usr/sgid/", 0o2775)
+        .dir("usr/sticky/", 0o1777)
+        .file("usr/bin/all", b"x", 0o7777)
+        .file("usr/bin/suid", b"x", 0o4755)
+        .hardlink("usr/bin/suid-link", "usr/bin/suid");
+    sb.installs("modes", t.gz());
+    let mode = |p: &str| std::fs::symlink_metadata(sb.root.join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("usr/sgid"), 0o775);
+    assert_eq!(mode("usr/sticky"), 0o1777);
+    assert_eq!(mode("usr/bin/all"), 0o1777);
+    assert_eq!(mode("usr/bin/suid"), 0o755);
+    assert_eq!(mode("usr/bin/suid-link"), 0o755);
+    // The archive says uid 1000; files belong to whoever runs alp.
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(sb.root.join("usr/bin/suid")).unwrap());
+    assert_eq!(uid, std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&sb.root).unwrap()));
+    // The database records the modes actually installed.
+    let db = sb.db();
+    assert!(!db.contains(&(0o4755).to_string()) && !db.contains(&(0o7777).to_string()), "{db}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Compression attacks.
+
+#[test]
+fn a_gzip_bomb_is_refused_at_its_header_with_flat_memory() {
+    // One member that says it is 1 GiB of zeros; no installed_size in the index, so the cap
+    // is the default (100 × the archive, at least 256 MiB). The header alone is refused.
+    let mut archive = gz(&header(b"zeros", b'0', 1 << 30, 0o644, b"", b""));
+    for _ in 0..64 {
+        archive.extend_from_slice(zeros_16m());
+    }
+    archive.extend_from_slice(&gz(&[0; 2 * BLOCK]));
+    let mut sb = Sandbox::new();
+    sb.add("evil", archive, &[]);
+    let before = sb.everything();
+    let started = Instant::now();
+    let repo = sb.repo.to_str().unwrap().to_string();
+    let (out, rss) = alp_measured(&sb.root, &["--repo", &repo, "--allow-untrusted", "install", "evil"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("gzip bomb"), "{}", stderr(&out));
+    assert_eq!(sb.everything(), before);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    eprintln!("gzip bomb (1 GiB member): refused in {took:?}, peak RSS {rss:?} KiB");
+    if let Some(rss) = rss {
+        assert!(rss < FLAT_RSS_KIB, "peak RSS {rss} KiB");
+    }
+}
+
+#[test]
+fn many_small_members_add_up_to_the_cap() {
+    // 40 members of 1 MiB each against a declared installed size of 1000 bytes: the cap
+    // (declared + 1/8 + 1 MiB) is crossed at the second member and the first is removed.
+    let mut archive = Vec::new();
+    for i in 0..40 {
+        let name = format!("usr/share/z/{i}");
+        archive.extend_from_slice(&gz(&header(name.as_bytes(), b'0', 1 << 20, 0o644, b"", b"")));
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&[0; 1 << 20]).unwrap();
+        archive.extend_from_slice(&e.finish().unwrap());
+    }
+    archive.extend_from_slice(&gz(&[0; 2 * BLOCK]));
+    let mut sb = Sandbox::new();
+    sb.add("evil", archive, &[]);
+    let index = std::fs::read_to_string(sb.repo.join("index.json")).unwrap();
+    let index = index.replace("\"file\":\"evil-1.tar.gz\"", "\"installed_size\":1000,\"file\":\"evil-1.tar.gz\"");
+    std::fs::write(sb.repo.join("index.json"), index).unwrap();
+    let before = sb.everything();
+    let err = fails(sb.alp().args(["install", "evil"]), 6);
+    assert!(err.contains("gzip bomb"), "{err}");
+    assert_eq!(sb.everything(), before);
+}
+
+#[test]
+fn a_bomb_after_the_end_of_the_tar_stream_is_bounded() {
+    // A valid little tar, then 1 GiB of zeros after its end marker. The unpacker reads on to
+    // the end of the gzip stream (to check its CRC), so this costs decompression time only:
+    // memory stays flat and the time is bounded by the archive's size.
+    let mut archive = Tar::new().file("usr/share/ok", b"ok", 0o644).gz();
+    for _ in 0..64 {
+        archive.extend_from_slice(zeros_16m());
+    }
+    let mut sb = Sandbox::new();
+    sb.add("evil", archive, &[]);
+    let repo = sb.repo.to_str().unwrap().to_string();
+    let started = Instant::now();
+    let (out, rss) = alp_measured(&sb.root, &["--repo", &repo, "--allow-untrusted", "install", "evil"]);
+    let took = started.elapsed();
+    eprintln!("1 GiB after the tar end: exit {:?} in {took:?}, peak RSS {rss:?} KiB", out.status.code());
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    if let Some(rss) = rss {
+        assert!(rss < FLAT_RSS_KIB, "peak RSS {rss} KiB");
+    }
+    sb.outside_untouched();
+}
+
+#[test]
+fn truncated_archives_are_refused_at_every_cut() {
+    let mut sb = Sandbox::new();
+    let whole = Tar::new().file("usr/share/a", &[7; 3000], 0o644).file("usr/share/b", b"b", 0o644).gz();
+    for cut in [0, 1, 10, 20, 100, whole.len() / 2, whole.len() - 8, whole.len() - 4, whole.len() - 1] {
+        let err = sb.refuses(whole[..cut].to_vec(), 6, "refusing");
+        let _ = err;
+    }
+}
+
+#[test]
+fn a_bad_crc_is_refused_after_staging_and_leaves_nothing() {
+    let mut sb = Sandbox::new();
+    let whole = Tar::new().file("usr/share/a", &[7; 3000], 0o644).gz();
+    let n = whole.len();
+    // CRC32 and ISIZE in the gzip trailer; a flipped bit in the deflate data.
+    for at in [n - 8, n - 5, n - 4, n - 1, n / 2] {
+        let mut bad = whole.clone();
+        bad[at] ^= 0x01;
+        sb.refuses(bad, 6, "corrupt");
+    }
+}
+
+#[test]
+fn trailing_garbage_after_the_gzip_stream_is_refused() {
+    let mut sb = Sandbox::new();
+    let whole = Tar::new().file("usr/share/a", b"a", 0o644).gz();
+    for tail in [&b"GARBAGE"[..], &[0x1f, 0x8b, 0x08], &b"\n"[..], &[0u8; 512]] {
+        let mut bad = whole.clone();
+        bad.extend_from_slice(tail);
+        sb.refuses(bad, 6, "corrupt");
+    }
+    // A second, valid gzip member is part of the stream, not garbage.
+    let mut two = whole.clone();
+    two.extend_from_slice(&gz(b""));
+    sb.installs("two", two);
+}
+
+// ---------------------------------------------------------------------------------------
+// Size and count extremes.
+
+#[test]
+fn a_ten_thousand_byte_name_is_refused_in_one_short_line() {
+    let mut sb = Sandbox::new();
+    let long = format!("usr/{}", "a/".repeat(4998));
+    assert_eq!(long.len(), 10_000);
+    sb.refuses(Tar::new().gnu_long(b'L', long.as_bytes()).file("innocent", b"x", 0o644).gz(), 6, "longer than 4096");
+    sb.refuses(Tar::new().pax(&[("path", long.as_bytes())]).file("innocent", b"x", 0o644).gz(), 6, "longer than 4096");
+    let t = Tar::new().gnu_long(b'K', long.as_bytes()).symlink("usr/l", "x");
+    sb.refuses(t.gz(), 6, "bad symlink target");
+    let one = format!("usr/{}", "c".repeat(300));
+    sb.refuses(Tar::new().gnu_long(b'L', one.as_bytes()).file("innocent", b"x", 0o644).gz(), 6, "longer than 255");
+}
+
+#[test]
+fn a_name_too_long_for_the_filesystem_fails_cleanly() {
+    // Under 4096 bytes and every component under 255, but the root's own path pushes it
+    // past PATH_MAX: the filesystem refuses, and what was created is removed again.
+    let mut sb = Sandbox::new();
+    let name = vec!["d".repeat(254); 16].join("/") + "/f";
+    assert!(name.len() < 4096);
+    sb.add("evil", Tar::new().gnu_long(b'L', name.as_bytes()).file("x", b"x", 0o644).gz(), &[]);
+    let before = sb.everything();
+    let o = run(sb.alp().args(["install", "evil"]));
+    assert!(!o.status.success() && !stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(sb.everything(), before, "{}", stderr(&o));
+}
+
+#[test]
+fn duplicate_members_in_any_spelling_are_refused() {
+    let mut sb = Sandbox::new();
+    for (a, b) in [("usr/x", "./usr/x"), ("usr/x", "usr//x"), ("usr/x", "usr/./x"), ("usr/x", "usr/x/")] {
+        sb.refuses(Tar::new().file(a, b"1", 0o644).file(b, b"2", 0o644).gz(), 6, "names it twice");
+    }
+    sb.refuses(Tar::new().symlink("usr/x", "y").file("usr/x", b"2", 0o644).gz(), 6, "names it twice");
+    sb.refuses(
+        Tar::new().file("usr/x", b"1", 0o644).file("usr/y", b"1", 0o644).hardlink("usr/x", "usr/y").gz(),
+        6,
+        "names it twice",
+    );
+    // A directory named twice is fine.
+    sb.installs("dirs", Tar::new().dir("usr/d/", 0o755).dir("./usr/d", 0o755).file("usr/d/f", b"f", 0o644).gz());
+}
+
+#[test]
+fn a_hundred_thousand_tiny_files_install_with_bounded_memory() {
+    let n = 100_000;
+    let mut t = Tar::new();
+    for i in 0..n {
+        t = t.entry(header(format!("usr/share/many/{}/{i}", i / 1000).as_bytes(), b'0', 1, 0o644, b"", b""), b"x");
+    }
+    let mut sb = Sandbox::new();
+    sb.add("many", t.gz(), &[]);
+    let repo = sb.repo.to_str().unwrap().to_string();
+    let started = Instant::now();
+    let (out, rss) = alp_measured(&sb.root, &["--repo", &repo, "--allow-untrusted", "install", "many"]);
+    let took = started.elapsed();
+    eprintln!("{n} files: exit {:?} in {took:?}, peak RSS {rss:?} KiB", out.status.code());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(sb.root.join("usr/share/many/99/99999")).unwrap(), b"x");
+    sb.outside_untouched();
+}
