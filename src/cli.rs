@@ -348,10 +348,20 @@ pub struct Init {
 /// Options that take a value, for moving global options in front of the subcommand.
 const GLOBAL_WITH_VALUE: &[&str] = &["--root", "--repo", "--cache-dir"];
 const GLOBAL_SWITCHES: &[&str] = &[
-    "--json", "--quiet", "-q", "--yes", "-y", "--offline", "--simulate", "--no-color", "--allow-untrusted", "--allow-setuid",
+    "--json",
+    "--quiet",
+    "-q",
+    "--yes",
+    "-y",
+    "--offline",
+    "--simulate",
+    "--no-color",
+    "--allow-untrusted",
+    "--allow-setuid",
 ];
 /// Old and alternative command names.
-const ALIASES: &[(&str, &str)] = &[("compile", "build"), ("add", "install"), ("del", "remove"), ("uninstall", "remove")];
+const ALIASES: &[(&str, &str)] =
+    &[("compile", "build"), ("add", "install"), ("del", "remove"), ("uninstall", "remove")];
 
 /// Reorders `args` (without the program name) so argh sees global options first, and maps
 /// aliases to their command. Nothing after a `--` is touched (init's command).

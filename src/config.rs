@@ -78,8 +78,18 @@ pub const KEYS: &[(&str, Type, &str, &str)] = &[
     ("retries", Type::Int, "3", "retries on connection errors and HTTP 5xx"),
     ("hook_timeout", Type::Int, "300", "seconds a hook may run"),
     ("log_size", Type::Int, "1024", "rotate alp.log past this many KB"),
-    ("release_url", Type::Text, "\"https://github.com/alp-pm/alp/releases/latest/download/release.json\"", "self-update manifest URL"),
-    ("legacy_raw_base", Type::Text, "\"https://raw.githubusercontent.com\"", "raw-file base for legacy+https://github.com/... sources"),
+    (
+        "release_url",
+        Type::Text,
+        "\"https://github.com/alp-pm/alp/releases/latest/download/release.json\"",
+        "self-update manifest URL",
+    ),
+    (
+        "legacy_raw_base",
+        Type::Text,
+        "\"https://raw.githubusercontent.com\"",
+        "raw-file base for legacy+https://github.com/... sources",
+    ),
 ];
 
 /// The effective settings. Read once per command.
@@ -109,7 +119,9 @@ impl Config {
         for (key, ty, default, _) in KEYS {
             let env_name = format!("ALP_{}", key.to_ascii_uppercase());
             let v = match std::env::var(&env_name) {
-                Ok(text) => parse_value(key, *ty, &text).map_err(|e| e.context(format!("environment variable {env_name}")))?,
+                Ok(text) => {
+                    parse_value(key, *ty, &text).map_err(|e| e.context(format!("environment variable {env_name}")))?
+                }
                 Err(_) => match lookup(&file, key) {
                     Some(v) => check_type(key, *ty, v.clone()).map_err(|e| e.context(paths.config().display()))?,
                     None => json::from_str(default).expect("built-in default parses"),
@@ -188,7 +200,9 @@ pub fn parse_value(key: &str, ty: Type, text: &str) -> Result<Value> {
 
 fn check_type(key: &str, ty: Type, v: Value) -> Result<Value> {
     match (ty, &v) {
-        (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Number(Number::U64(_))) | (Type::Text, Value::String(_)) => Ok(v),
+        (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Number(Number::U64(_))) | (Type::Text, Value::String(_)) => {
+            Ok(v)
+        }
         _ => Err(error::usage(format!("config key {key} has the wrong type"))),
     }
 }

@@ -7,7 +7,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs `script` and waits at most `timeout` seconds; a non-zero exit is an error.
-pub fn run(script: &Path, root: &Path, package: &str, version: &str, timeout: u64, extra_env: &[(String, String)]) -> Result<()> {
+pub fn run(
+    script: &Path,
+    root: &Path,
+    package: &str,
+    version: &str,
+    timeout: u64,
+    extra_env: &[(String, String)],
+) -> Result<()> {
     let what = format!("{} hook of {package}", script.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
     // Absolute paths: the hook runs from its own directory, and a relative --root must still work.
     let script = &std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf());
@@ -24,7 +31,9 @@ pub fn run(script: &Path, root: &Path, package: &str, version: &str, timeout: u6
     if let Some(dir) = script.parent() {
         cmd.current_dir(dir);
     }
-    let mut child = cmd.spawn().map_err(|e| error::io_msg(format!("{what}: cannot run {}: {}", script.display(), error::plain_io(&e))))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| error::io_msg(format!("{what}: cannot run {}: {}", script.display(), error::plain_io(&e))))?;
     let deadline = Instant::now() + Duration::from_secs(timeout);
     loop {
         match child.try_wait() {

@@ -143,11 +143,12 @@ fn spawn_child(program: &str, args: &[String], original: Original) -> io::Result
     for (k, v) in crate::fetch::http::proxy_env_vars() {
         cmd.env(k, v);
     }
+    let terminal = holds_terminal();
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe system calls on values copied into it; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            isolate_child()?;
+            isolate_child(terminal)?;
             restore_signals(&original);
             Ok(())
         });
@@ -156,20 +157,25 @@ fn spawn_child(program: &str, args: &[String], original: Original) -> io::Result
     Ok(child.id() as pid_t)
 }
 
+/// True when stdin is a terminal whose foreground process group is alp's: then the child
+/// takes it over. (Started in the background, alp must not steal the terminal from the shell.)
+fn holds_terminal() -> bool {
+    // SAFETY: isatty, tcgetpgrp and getpgrp take integers and touch no memory.
+    unsafe { libc::isatty(libc::STDIN_FILENO) == 1 && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
+}
+
 /// In the child: a process group of its own (so `-g` and the terminal's job control reach it
-/// and its descendants, not alp), and the terminal's foreground when stdin is one.
-fn isolate_child() -> io::Result<()> {
+/// and its descendants, not alp), and the terminal's foreground when alp held it.
+fn isolate_child(terminal: bool) -> io::Result<()> {
     // SAFETY: setpgid(0, 0) acts on the calling process only.
     if unsafe { libc::setpgid(0, 0) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // Best effort: stdin may be a terminal that is not ours to control (ENOTTY, EPERM).
-    // SAFETY: isatty, tcsetpgrp and getpgrp take integers and touch no memory. SIGTTOU is
-    // still ignored here, so tcsetpgrp from a background group does not stop the child.
-    unsafe {
-        if libc::isatty(libc::STDIN_FILENO) == 1 {
-            libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
-        }
+    if terminal {
+        // Best effort: a failure leaves the child in the background, which only matters
+        // if it reads the terminal. SIGTTOU is still ignored here, so this cannot stop us.
+        // SAFETY: tcsetpgrp and getpgrp take integers and touch no memory.
+        unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) };
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod json;
 pub mod legacy;
 pub mod lockfile;
 pub mod log;
+pub mod progress;
 pub mod repo;
 pub mod resolve;
 pub mod timefmt;

@@ -41,12 +41,13 @@ pub fn read(path: &Path) -> Result<Vec<Candidate>> {
     }
     let mut out = Vec::new();
     for (i, item) in f.array("packages")?.iter().enumerate() {
-        let entry = Fields::of(item, format!("{what} package {}", i + 1))?;
+        let label = format!("{what} package {}", i + 1);
+        let entry = Fields::of(item, label.clone())?;
         let url = entry.str("url")?;
         // Reuse the index entry checks: a lock entry is an index entry with a full URL.
-        let Value::Object(mut obj) = item.clone() else { unreachable!("Fields::of checked") };
+        let mut obj = entry.obj.clone();
         obj.insert("file".into(), json::string(&url));
-        let pkg = Package::from_json(&Value::Object(obj), &format!("{what} package {}", i + 1), false)?;
+        let pkg = Package::from_json(&Value::Object(obj), &label, false)?;
         out.push(Candidate { pkg, repo: String::new() });
     }
     Ok(out)

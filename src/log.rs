@@ -54,7 +54,8 @@ pub fn flush() {
     }
     if std::fs::metadata(&path).is_ok_and(|m| m.len() >= log.max_bytes) {
         for i in (1..KEEP).rev() {
-            let _ = std::fs::rename(path.with_extension(format!("log.{i}")), path.with_extension(format!("log.{}", i + 1)));
+            let _ =
+                std::fs::rename(path.with_extension(format!("log.{i}")), path.with_extension(format!("log.{}", i + 1)));
         }
         let _ = std::fs::rename(&path, path.with_extension("log.1"));
     }

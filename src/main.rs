@@ -2,7 +2,6 @@
 //! runs as a container entrypoint. `main` parses, dispatches, and turns every error into
 //! one `alp: error: …` line and a documented exit code.
 
-
 use alp::{cli, cmd, error, fetch, log, ui};
 use argh::FromArgs;
 

@@ -88,7 +88,9 @@ impl<'a> Resolver<'a> {
             }
             picks = next;
         }
-        Err(error::resolve("the dependencies do not settle on one set of versions; pin versions in the request (name=V)"))
+        Err(error::resolve(
+            "the dependencies do not settle on one set of versions; pin versions in the request (name=V)",
+        ))
     }
 
     /// Requests, dependencies of the current picks, and dependencies of installed packages
@@ -137,11 +139,10 @@ impl<'a> Resolver<'a> {
             return Ok(Pick::Installed(v.to_string()));
         }
         let options = self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
-        let best = options
-            .iter()
-            .copied()
-            .filter(|&i| ok(&self.cands[i].pkg.version))
-            .max_by(|&a, &b| version::compare(&self.cands[a].pkg.version, &self.cands[b].pkg.version).then(b.cmp(&a)));
+        let best =
+            options.iter().copied().filter(|&i| ok(&self.cands[i].pkg.version)).max_by(|&a, &b| {
+                version::compare(&self.cands[a].pkg.version, &self.cands[b].pkg.version).then(b.cmp(&a))
+            });
         match best {
             // Never move an installed package backwards without an explicit version.
             Some(i) if installed.is_some_and(|v| ok(v) && version::compare(v, &self.cands[i].pkg.version).is_ge()) => {
@@ -238,7 +239,8 @@ impl<'a> Resolver<'a> {
                         Mark::Done => {}
                         Mark::Visiting => {
                             let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                            let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| self.label(names[*n], picks)).collect();
+                            let mut cycle: Vec<String> =
+                                stack[from..].iter().map(|(n, _)| self.label(names[*n], picks)).collect();
                             cycle.push(self.label(names[next], picks));
                             return Err(error::resolve(format!("dependency cycle: {}", cycle.join(" -> "))));
                         }

@@ -12,6 +12,7 @@ use crate::error::{self, Result};
 use crate::fetch::cache::{Cache, CacheWriter};
 use crate::fetch::http::{self, Fetched, Location};
 use crate::fetch::pipe;
+use crate::progress::Progress;
 use crate::repo::Candidate;
 use crate::repo::index::Package;
 use crate::unpack::{self, Claims, Options, Staged};
@@ -150,6 +151,13 @@ fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Sta
     let workers = if ctx.config.parallel_install { ctx.config.parallel_downloads as usize } else { 1 };
     let workers = workers.clamp(1, installs.len().max(1));
     let cache = Cache::new(&ctx.paths.cache);
+    let to_download: u64 = installs
+        .iter()
+        .filter(|i| matches!(&i.origin, Origin::Repo(c) if matches!(Location::parse(&c.url()), Location::Http(_))))
+        .filter(|i| !cache.contains(&i.pkg.sha256))
+        .map(|i| i.pkg.size)
+        .sum();
+    let progress = Progress::start(to_download);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Vec<Mutex<Option<Result<Staged>>>> = installs.iter().map(|_| Mutex::new(None)).collect();
@@ -161,7 +169,7 @@ fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Sta
                     if i >= installs.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
-                    let r = stage_one(ctx, &cache, &installs[i], claims);
+                    let r = stage_one(ctx, &cache, &installs[i], claims, &progress);
                     if r.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -199,7 +207,7 @@ fn size_cap(pkg: &Package, archive_size: u64) -> u64 {
 
 /// One archive: open its bytes (cache, file or HTTP), stream them through the digest into
 /// the unpacker, and only keep the result if digest and size match.
-fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Result<Staged> {
+fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress: &Progress) -> Result<Staged> {
     let pkg = &inst.pkg;
     let label = pkg.id();
     let root = &ctx.paths.root;
@@ -217,11 +225,15 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Resul
                     let url = c.url();
                     let remote = matches!(Location::parse(&url), Location::Http(_));
                     if remote && ctx.net.offline {
-                        return Err(error::network(format!("{label} is not in the cache and --offline forbids downloading it")));
+                        return Err(error::network(format!(
+                            "{label} is not in the cache and --offline forbids downloading it"
+                        )));
                     }
                     let body = match http::get(&url, &ctx.net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
                         Fetched::Body(b) => b,
-                        Fetched::NotModified => return Err(error::network(format!("{label}: unexpected 304 from {url}"))),
+                        Fetched::NotModified => {
+                            return Err(error::network(format!("{label}: unexpected 304 from {url}")));
+                        }
                     };
                     if let Some(len) = body.len
                         && len != pkg.size
@@ -238,7 +250,10 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Resul
         };
     let archive_size = expect.map_or(u64::MAX, |e| e.1);
     let opts = Options { allow_setuid: ctx.allow_setuid, max_bytes: size_cap(pkg, archive_size.min(1 << 40)) };
-    let hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);
+    let mut hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);
+    if !from_cache {
+        hashing = hashing.with_progress(progress.counter());
+    }
     // Download and hash on one thread, inflate and write on this one.
     let (unpacked, mut hashing) = std::thread::scope(|s| {
         let (pipe, producer) = pipe::spawn(s, hashing);
@@ -256,9 +271,9 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Resul
                 (None, Some((sha, size))) if e.kind == error::Kind::BadInput => {
                     let cut_short = hashing.count() < size;
                     match hashing.finish(&label, Some(sha), Some(size)) {
-                        Err(_) if cut_short => {
-                            error::network(format!("{label}: the download ended early (connection closed before {size} bytes)"))
-                        }
+                        Err(_) if cut_short => error::network(format!(
+                            "{label}: the download ended early (connection closed before {size} bytes)"
+                        )),
                         Err(mismatch) => mismatch,
                         Ok(_) => e,
                     }
@@ -290,7 +305,10 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims) -> Resul
 fn forget_cached(cache: &Cache, from_cache: bool, pkg: &Package, e: &error::Error) {
     if from_cache && matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) {
         cache.remove(&pkg.sha256);
-        ui::warn(&format!("the cached archive of {} was damaged and has been removed; run the command again", pkg.id()));
+        ui::warn(&format!(
+            "the cached archive of {} was damaged and has been removed; run the command again",
+            pkg.id()
+        ));
     }
 }
 

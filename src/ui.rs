@@ -9,7 +9,8 @@ static COLOR: AtomicBool = AtomicBool::new(false);
 
 pub fn setup(quiet: bool, no_color: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
-    let color = !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
+    let color =
+        !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
     COLOR.store(color, Ordering::Relaxed);
 }
 

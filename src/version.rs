@@ -113,7 +113,11 @@ pub struct Req {
 impl Req {
     pub fn parse(s: &str) -> Result<Req> {
         let s = s.trim();
-        let bad = || error::usage(format!("'{s}' is not a package request (expected name, name=V, name>=V, name>V, name<=V or name<V)"));
+        let bad = || {
+            error::usage(format!(
+                "'{s}' is not a package request (expected name, name=V, name>=V, name>V, name<=V or name<V)"
+            ))
+        };
         let at = s.find(['=', '<', '>']);
         let (name, rest) = match at {
             Some(i) => (&s[..i], &s[i..]),

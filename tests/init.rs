@@ -286,24 +286,31 @@ fn child_starts_with_a_clean_signal_state_and_its_own_group() {
     assert_eq!(pgid.trim_start_matches("pgid="), pid.trim_start_matches("pid="), "{out}");
 }
 
-#[test]
-fn child_gets_the_terminal_foreground() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: util-linux 'script' is not installed");
-        return;
-    }
-    let root = TempDir::new("init-tty");
-    // `script` gives alp a pseudo-terminal as stdin; the child must own its foreground.
-    let inner = format!(
-        "{} --root {} init -- sh -c 'echo \"fg=$(ps -o tpgid= -p $$ | tr -d \" \") pgid=$(ps -o pgid= -p $$ | tr -d \" \")\"'",
-        bin(),
-        root.path().display()
-    );
-    let o = run(Command::new("script").args(["-qec", &inner, "/dev/null"]).stdin(Stdio::null()));
+/// Runs `shell_line` (where `ALP` stands for `alp --root ROOT`) in a pseudo-terminal with
+/// util-linux `script`; returns the child's (terminal foreground group, own group).
+fn in_terminal(root: &Path, shell_line: &str) -> Option<(String, String)> {
+    Command::new("script").arg("--version").output().ok()?;
+    let report = r#"init -- sh -c 'echo "fg=$(ps -o tpgid= -p $$ | tr -d " ") pgid=$(ps -o pgid= -p $$ | tr -d " ")"'"#;
+    let alp = format!("{} --root {} {report}", bin(), root.display());
+    let o =
+        run(Command::new("script").args(["-qec", &shell_line.replace("ALP", &alp), "/dev/null"]).stdin(Stdio::null()));
     let out = stdout(&o);
     let line = out.lines().find(|l| l.starts_with("fg=")).unwrap_or_else(|| panic!("no output: {out} {}", stderr(&o)));
     let (fg, pgid) = line.trim().split_once(' ').unwrap();
-    assert_eq!(fg.trim_start_matches("fg="), pgid.trim_start_matches("pgid="), "{line}");
+    Some((fg.trim_start_matches("fg=").to_string(), pgid.trim_start_matches("pgid=").to_string()))
+}
+
+#[test]
+fn child_gets_the_terminal_foreground_but_never_steals_it() {
+    let root = TempDir::new("init-tty");
+    let Some((fg, pgid)) = in_terminal(root.path(), "ALP") else {
+        eprintln!("skipped: util-linux 'script' is not installed");
+        return;
+    };
+    assert_eq!(fg, pgid, "the child should own the terminal's foreground");
+    // Started as a background job (job control on), alp leaves the terminal to the shell.
+    let (fg, pgid) = in_terminal(root.path(), "set -m; ALP & wait").unwrap();
+    assert_ne!(fg, pgid, "a background alp handed the terminal to its child");
 }
 
 #[test]
@@ -489,4 +496,21 @@ fn starts_with_no_proc_no_home_closed_stdin_and_a_read_only_root() {
     assert_eq!(o.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
     assert_eq!(stdout(&o), "1.0\n0\n");
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[test]
+fn damaged_database_stops_the_start_with_one_clear_line() {
+    let root = TempDir::new("init-damaged");
+    let (_repo, server) = served_repo(&[Pkg::new("tool", "1.0")], root.path());
+    ok(alp_init(root.path()).args(["--allow-untrusted", "--packages", "tool"]));
+    let db = root.join("var/lib/alp/installed.json");
+    let text = read(&db);
+    std::fs::write(&db, &text[..text.len() / 2]).unwrap();
+    let before = server.total();
+    let o = run(alp_init(root.path()).args(["--allow-untrusted", "--packages", "tool", "--", "true"]));
+    let err = stderr(&o);
+    assert_ne!(o.status.code(), Some(0), "started on a damaged database: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("alp: error: ") && err.contains("installed.json"), "{err}");
+    assert_eq!(server.total(), before);
 }

@@ -12,12 +12,20 @@ fn chain_repo(repo: &Path) {
     make_repo(
         repo,
         &[
-            Pkg { name: "libgreet", version: "1.0", depends: &[], files: &[("usr/lib/libgreet/greet.sh", "greet 1.0\n", 0o644)] },
+            Pkg {
+                name: "libgreet",
+                version: "1.0",
+                depends: &[],
+                files: &[("usr/lib/libgreet/greet.sh", "greet 1.0\n", 0o644)],
+            },
             Pkg {
                 name: "hello",
                 version: "1.0",
                 depends: &["libgreet>=1.0"],
-                files: &[("usr/bin/hello", "#!/bin/sh\necho hello 1.0\n", 0o755), ("usr/share/doc/hello/README", "old readme\n", 0o644)],
+                files: &[
+                    ("usr/bin/hello", "#!/bin/sh\necho hello 1.0\n", 0o755),
+                    ("usr/share/doc/hello/README", "old readme\n", 0o644),
+                ],
             },
         ],
     );
@@ -45,8 +53,16 @@ fn install_remove_round_trip_leaves_exactly_the_expected_files() {
     assert_eq!(
         files,
         [
-            "usr/", "usr/bin/", "usr/bin/hello", "usr/lib/", "usr/lib/libgreet/", "usr/lib/libgreet/greet.sh", "usr/share/",
-            "usr/share/doc/", "usr/share/doc/hello/", "usr/share/doc/hello/README"
+            "usr/",
+            "usr/bin/",
+            "usr/bin/hello",
+            "usr/lib/",
+            "usr/lib/libgreet/",
+            "usr/lib/libgreet/greet.sh",
+            "usr/share/",
+            "usr/share/doc/",
+            "usr/share/doc/hello/",
+            "usr/share/doc/hello/README"
         ]
     );
     // No staging names left behind.
@@ -56,7 +72,8 @@ fn install_remove_round_trip_leaves_exactly_the_expected_files() {
     let err = fails(alp(root.path()).args(["remove", "libgreet"]), 7);
     assert!(err.contains("hello 1.0 depends on libgreet"), "{err}");
     ok(alp(root.path()).args(["remove", "hello", "libgreet"]));
-    let after: Vec<String> = state_snapshot(root.path()).into_iter().map(|f| f.0).filter(|p| p.starts_with("usr")).collect();
+    let after: Vec<String> =
+        state_snapshot(root.path()).into_iter().map(|f| f.0).filter(|p| p.starts_with("usr")).collect();
     assert!(after.is_empty(), "left behind: {after:?}");
     assert!(!db(root.path()).contains("hello"));
     assert_eq!(std::fs::read_to_string(root.join("etc/alp/world")).unwrap(), "");
@@ -93,7 +110,11 @@ fn upgrade_replaces_files_and_removes_the_ones_dropped() {
     );
     let sim = ok(alp(root.path()).args(["--repo", r, "--allow-untrusted", "--simulate", "upgrade"]));
     assert_eq!(sim.trim(), "upgrade hello 1.0 -> 1.1");
-    assert_eq!(std::fs::read_to_string(root.join("usr/bin/hello")).unwrap(), "#!/bin/sh\necho hello 1.0\n", "simulate changed nothing");
+    assert_eq!(
+        std::fs::read_to_string(root.join("usr/bin/hello")).unwrap(),
+        "#!/bin/sh\necho hello 1.0\n",
+        "simulate changed nothing"
+    );
     ok(alp(root.path()).args(["--repo", r, "--allow-untrusted", "upgrade"]));
     assert_eq!(std::fs::read_to_string(root.join("usr/bin/hello")).unwrap(), "#!/bin/sh\necho hello 1.1\n");
     assert!(root.join("usr/share/hello/NEW").exists());
@@ -120,9 +141,23 @@ fn resolver_picks_the_highest_version_that_satisfies_every_constraint() {
         ],
     );
     let root = TempDir::new("root");
-    let out = ok(alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "--simulate", "install", "app"]));
+    let out = ok(alp(root.path()).args([
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--allow-untrusted",
+        "--simulate",
+        "install",
+        "app",
+    ]));
     assert_eq!(out.lines().collect::<Vec<_>>(), ["install lib 2.0-rc1", "install app 1.0"]);
-    let out = ok(alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "--simulate", "install", "lib"]));
+    let out = ok(alp(root.path()).args([
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--allow-untrusted",
+        "--simulate",
+        "install",
+        "lib",
+    ]));
     assert_eq!(out.trim(), "install lib 2.0");
 }
 
@@ -147,7 +182,11 @@ fn resolver_errors_name_the_packages() {
     let e = fails(alp(root.path()).args(args("b")), 3);
     assert!(e.contains("package 'ghost' (required by b 1.0) is not in any repository"), "{e}");
     let e = fails(alp(root.path()).args(args("c")), 3);
-    assert!(e.contains("dependency cycle: c 1.0 -> d 1.0 -> c 1.0") || e.contains("dependency cycle: d 1.0 -> c 1.0 -> d 1.0"), "{e}");
+    assert!(
+        e.contains("dependency cycle: c 1.0 -> d 1.0 -> c 1.0")
+            || e.contains("dependency cycle: d 1.0 -> c 1.0 -> d 1.0"),
+        "{e}"
+    );
     let e = fails(alp(root.path()).args(args("nope")), 3);
     assert!(e.contains("'nope' is not in any repository"), "{e}");
     let e = fails(alp(root.path()).args(["--repo", r, "--allow-untrusted", "install", "lib>=3"]), 3);
@@ -184,7 +223,15 @@ fn a_cached_package_installs_with_zero_requests() {
     let server = Server::start(repo.path());
     let cache = TempDir::new("cache");
     let first = TempDir::new("root");
-    let args = ["--repo", &server.url(), "--allow-untrusted", "--cache-dir", cache.path().to_str().unwrap(), "install", "hello"];
+    let args = [
+        "--repo",
+        &server.url(),
+        "--allow-untrusted",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "install",
+        "hello",
+    ];
     ok(alp(first.path()).args(args));
     let archives = |s: &Server| s.hits("/hello-1.0.tar.gz") + s.hits("/libgreet-1.0.tar.gz");
     assert_eq!(archives(&server), 2);
@@ -194,9 +241,25 @@ fn a_cached_package_installs_with_zero_requests() {
     assert_eq!(archives(&server), 2, "archives came from the cache");
     // With the index kept too, --offline makes no request at all.
     let third = TempDir::new("root");
-    ok(alp(third.path()).args(["--repo", &server.url(), "--allow-untrusted", "--cache-dir", cache.path().to_str().unwrap(), "update"]));
+    ok(alp(third.path()).args([
+        "--repo",
+        &server.url(),
+        "--allow-untrusted",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "update",
+    ]));
     let before = server.total();
-    ok(alp(third.path()).args(["--repo", &server.url(), "--allow-untrusted", "--offline", "--cache-dir", cache.path().to_str().unwrap(), "install", "hello"]));
+    ok(alp(third.path()).args([
+        "--repo",
+        &server.url(),
+        "--allow-untrusted",
+        "--offline",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "install",
+        "hello",
+    ]));
     assert_eq!(server.total(), before);
     assert!(third.join("usr/bin/hello").exists());
 }
@@ -220,7 +283,8 @@ fn the_cache_stays_under_its_cap() {
         .collect();
     let names = ["p0", "p1", "p2", "p3"];
     let files: Vec<[(&str, &str, u32); 1]> = blobs.iter().map(|b| [("usr/share/blob", b.as_str(), 0o644)]).collect();
-    let pkgs: Vec<Pkg> = names.iter().zip(&files).map(|(n, f)| Pkg { name: n, version: "1", depends: &[], files: f }).collect();
+    let pkgs: Vec<Pkg> =
+        names.iter().zip(&files).map(|(n, f)| Pkg { name: n, version: "1", depends: &[], files: f }).collect();
     // Each in its own root path, so they don't conflict on usr/share/blob.
     make_repo(repo.path(), &pkgs);
     let server = Server::start(repo.path());
@@ -228,9 +292,18 @@ fn the_cache_stays_under_its_cap() {
     for n in names {
         let root = TempDir::new("root");
         let mut cmd = alp(root.path());
-        cmd.env("ALP_CACHE_SIZE", "1").args(["--repo", &server.url(), "--allow-untrusted", "--cache-dir", cache.path().to_str().unwrap(), "install", n]);
+        cmd.env("ALP_CACHE_SIZE", "1").args([
+            "--repo",
+            &server.url(),
+            "--allow-untrusted",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+            "install",
+            n,
+        ]);
         ok(&mut cmd);
-        let total: u64 = std::fs::read_dir(cache.join("sha256")).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
+        let total: u64 =
+            std::fs::read_dir(cache.join("sha256")).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
         assert!(total <= 1 << 20, "cache holds {total} bytes");
     }
     // Four archives of ~320 KiB each went through a 1 MiB cache: the oldest was evicted.
@@ -248,7 +321,11 @@ fn concurrent_installs_serialise_on_the_lock_and_both_succeed() {
     server.set("/libgreet-1.0.tar.gz", Behaviour::FailTimes(1, 503));
     let root = TempDir::new("root");
     let spawn = |pkg: &str| {
-        alp(root.path()).args(["--repo", &server.url(), "--allow-untrusted", "install", pkg]).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        alp(root.path())
+            .args(["--repo", &server.url(), "--allow-untrusted", "install", pkg])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     };
     let a = spawn("hello");
     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -269,7 +346,13 @@ fn a_commit_interrupted_at_a_failpoint_is_completed_by_the_next_command() {
         chain_repo(repo.path());
         let root = TempDir::new("root");
         let r = repo.path().to_str().unwrap();
-        let o = run(alp(root.path()).env("ALP_TEST_FAILPOINT", point).args(["--repo", r, "--allow-untrusted", "install", "hello"]));
+        let o = run(alp(root.path()).env("ALP_TEST_FAILPOINT", point).args([
+            "--repo",
+            r,
+            "--allow-untrusted",
+            "install",
+            "hello",
+        ]));
         assert!(!o.status.success(), "{point}: the failpoint aborts");
         assert!(root.join("var/lib/alp/journal").exists(), "{point}: journal left behind");
         // Any next command that takes the lock finishes the commit.
@@ -284,7 +367,10 @@ fn a_commit_interrupted_at_a_failpoint_is_completed_by_the_next_command() {
 #[test]
 fn a_local_archive_installs_with_its_own_metadata() {
     let repo = TempDir::new("repo");
-    make_repo(repo.path(), &[Pkg { name: "solo", version: "2.1", depends: &[], files: &[("opt/solo/run", "x", 0o755)] }]);
+    make_repo(
+        repo.path(),
+        &[Pkg { name: "solo", version: "2.1", depends: &[], files: &[("opt/solo/run", "x", 0o755)] }],
+    );
     let root = TempDir::new("root");
     let archive = repo.join("solo-2.1.tar.gz");
     ok(alp(root.path()).arg("install").arg(&archive));
@@ -304,7 +390,12 @@ fn queries_list_search_info() {
     let list = ok(alp(root.path()).args(["--repo", r, "--allow-untrusted", "list"]));
     assert!(list.contains("hello") && list.contains("libgreet"), "{list}");
     let found = ok(alp(root.path()).args(["--repo", r, "--allow-untrusted", "--json", "search", "HELLO"]));
-    assert!(found.starts_with("{\"packages\":[") && found.contains("\"name\":\"hello\"") && !found.contains("\"name\":\"libgreet\""), "{found}");
+    assert!(
+        found.starts_with("{\"packages\":[")
+            && found.contains("\"name\":\"hello\"")
+            && !found.contains("\"name\":\"libgreet\""),
+        "{found}"
+    );
     let info = ok(alp(root.path()).args(["--repo", r, "--allow-untrusted", "info", "hello"]));
     assert!(info.contains("libgreet>=1.0 (not installed)"), "{info}");
     fails(alp(root.path()).args(["--repo", r, "--allow-untrusted", "info", "ghost"]), 3);

@@ -16,7 +16,12 @@ fn setup() -> Setup {
         repo.path(),
         &[
             Pkg { name: "base", version: "1.0", depends: &[], files: &[("usr/lib/base", "base", 0o644)] },
-            Pkg { name: "tool", version: "1.0", depends: &["base"], files: &[("usr/bin/tool", "#!/bin/sh\necho tool\n", 0o755)] },
+            Pkg {
+                name: "tool",
+                version: "1.0",
+                depends: &["base"],
+                files: &[("usr/bin/tool", "#!/bin/sh\necho tool\n", 0o755)],
+            },
         ],
     );
     let server = Server::start(repo.path());
@@ -114,7 +119,8 @@ fn an_unreachable_repository_is_an_error_naming_it() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/repo");
-    let e = fails(alp(root.path()).env("ALP_RETRIES", "0").args(["--repo", &url, "--allow-untrusted", "install", "x"]), 4);
+    let e =
+        fails(alp(root.path()).env("ALP_RETRIES", "0").args(["--repo", &url, "--allow-untrusted", "install", "x"]), 4);
     assert!(e.contains(&format!("repository {url}")), "{e}");
     let e = fails(alp(root.path()).env("ALP_RETRIES", "0").args(["--repo", &url, "--allow-untrusted", "list"]), 4);
     assert!(e.contains(&format!("repository {url}")), "{e}");

@@ -50,7 +50,10 @@ fn absolute_paths_are_refused() {
 
 #[test]
 fn writing_through_a_symlink_in_the_archive_is_refused() {
-    let t = RawTar::new().link(EntryType::Symlink, "escape", "/tmp").file("escape/alp-safety-outside", b"x", 0o644).finish();
+    let t = RawTar::new()
+        .link(EntryType::Symlink, "escape", "/tmp")
+        .file("escape/alp-safety-outside", b"x", 0o644)
+        .finish();
     refused(t, "is a file or symlink in this archive");
 }
 
@@ -64,7 +67,10 @@ fn writing_through_an_existing_symlink_that_leaves_the_root_is_refused() {
     let outside = TempDir::new("outside");
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::os::unix::fs::symlink(outside.path(), root.join("etc/cron.d")).unwrap();
-    let e = fails(alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "install", "evil"]), 6);
+    let e = fails(
+        alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "install", "evil"]),
+        6,
+    );
     assert!(e.contains("leads outside the root"), "{e}");
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written outside");
 }
@@ -85,7 +91,10 @@ fn a_symlink_inside_the_root_may_be_followed() {
 
 #[test]
 fn hard_links_outside_the_package_are_refused() {
-    refused(RawTar::new().link(EntryType::Link, "usr/passwd", "etc/passwd").finish(), "not a file earlier in this package");
+    refused(
+        RawTar::new().link(EntryType::Link, "usr/passwd", "etc/passwd").finish(),
+        "not a file earlier in this package",
+    );
     refused(RawTar::new().link(EntryType::Link, "usr/passwd", "../../etc/passwd").finish(), "'..'");
 }
 
@@ -131,9 +140,13 @@ fn a_gzip_bomb_is_stopped_at_the_size_cap() {
     std::fs::write(repo.join("evil-1.tar.gz"), bytes).unwrap();
     write_index(repo.path(), &[("evil", "1", "evil-1.tar.gz", &[])]);
     let index = std::fs::read_to_string(repo.join("index.json")).unwrap();
-    std::fs::write(repo.join("index.json"), index.replace("\"depends\"", "\"installed_size\":1000,\"depends\"")).unwrap();
+    std::fs::write(repo.join("index.json"), index.replace("\"depends\"", "\"installed_size\":1000,\"depends\""))
+        .unwrap();
     let root = TempDir::new("root");
-    let e = fails(alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "install", "evil"]), 6);
+    let e = fails(
+        alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "install", "evil"]),
+        6,
+    );
     assert!(e.contains("gzip bomb"), "{e}");
     assert!(!root.join("zeros").exists() && !root.join(".alp-new.zeros").exists());
 }

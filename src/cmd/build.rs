@@ -21,7 +21,11 @@ pub fn build(_ctx: &Ctx, dir: &str, output: Option<&str>) -> Result<i32> {
     }
     let meta_path = dir.join(".ALP/package.json");
     let text = fs::read_to_string(&meta_path).map_err(|e| {
-        error::usage(format!("{}: {}; a package directory needs .ALP/package.json with name and version", meta_path.display(), error::plain_io(&e)))
+        error::usage(format!(
+            "{}: {}; a package directory needs .ALP/package.json with name and version",
+            meta_path.display(),
+            error::plain_io(&e)
+        ))
     })?;
     let v = json::parse(&text, &meta_path.display().to_string())?;
     let pkg = Package::from_json(&v, &meta_path.display().to_string(), true)?;
@@ -116,7 +120,12 @@ pub fn index(_ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
     let now = timefmt::now();
     let dir_name = fs::canonicalize(dir).ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
     let index = Index {
-        name: args.name.clone().or_else(|| old.as_ref().map(|o| o.name.clone()).filter(|n| !n.is_empty())).or(dir_name).unwrap_or_default(),
+        name: args
+            .name
+            .clone()
+            .or_else(|| old.as_ref().map(|o| o.name.clone()).filter(|n| !n.is_empty()))
+            .or(dir_name)
+            .unwrap_or_default(),
         serial: args.serial.unwrap_or_else(|| old.as_ref().map_or(1, |o| o.serial + 1)),
         generated: timefmt::format(now),
         expires: args.expires_days.map(|d| timefmt::format(now + d * 86_400)),
@@ -133,7 +142,8 @@ pub fn index(_ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
 /// Reads an archive once: its metadata and the total size of its files.
 fn scan_archive(path: &Path) -> Result<(Option<Package>, u64)> {
     let label = path.display().to_string();
-    let bad = |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
+    let bad =
+        |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
     let f = File::open(path).at("opening", path)?;
     let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
     let mut archive = tar::Archive::new(gz);

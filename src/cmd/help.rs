@@ -51,7 +51,9 @@ const GROUPS: &[(&str, &[(&str, &str)])] = &[
 ];
 
 pub fn overview() -> String {
-    let mut out = String::from("alp: install prebuilt packages from static repositories\n\nUsage: alp [OPTIONS] COMMAND [ARGS]\n");
+    let mut out = String::from(
+        "alp: install prebuilt packages from static repositories\n\nUsage: alp [OPTIONS] COMMAND [ARGS]\n",
+    );
     for (group, cmds) in GROUPS {
         out.push_str(&format!("\n{group}:\n"));
         for (c, what) in *cmds {

@@ -29,7 +29,9 @@ fn wanted(ctx: &Ctx, args: &Init) -> Result<Wanted> {
     if let Some(lock) = &args.lock {
         return Ok(Wanted::Locked(lockfile::read(std::path::Path::new(lock))?));
     }
-    let declared = args.packages.clone().or_else(|| std::env::var("ALP_PACKAGES").ok());
+    // Set but empty (`ENV ALP_PACKAGES=""`) means not declared: the world file applies.
+    let declared =
+        args.packages.clone().or_else(|| std::env::var("ALP_PACKAGES").ok()).filter(|l| !l.trim().is_empty());
     Ok(Wanted::Requests(match declared {
         Some(list) => list.split([' ', ',', '\n', '\t']).filter(|s| !s.is_empty()).map(str::to_string).collect(),
         None => world::read(&ctx.paths)?.iter().map(|r| r.to_string()).collect(),
@@ -123,13 +125,15 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
 
 pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
     let wanted = wanted(ctx, args)?;
-    if !already_installed(ctx, &wanted)? {
-        if let Err(e) = ensure(ctx, &wanted) {
-            if !args.keep_going || args.command.is_empty() {
-                return Err(e.context("alp init could not install the declared packages"));
-            }
-            ui::error(&format!("{} (continuing because of --keep-going)", e.msg));
+    if !already_installed(ctx, &wanted)?
+        && let Err(e) = ensure(ctx, &wanted)
+    {
+        let e = e.context("alp init could not install the declared packages");
+        // Without a command, installing is the whole job: its failure is the result.
+        if !args.keep_going || args.command.is_empty() {
+            return Err(e);
         }
+        ui::error(&format!("{} (starting the command anyway: --keep-going)", e.msg));
     }
     if args.command.is_empty() {
         return Ok(0);

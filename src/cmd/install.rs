@@ -42,7 +42,8 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
             requests.push(Req::parse(a)?);
         }
     }
-    let needs_repos = requests.len() > local.len() || (ctx.config.check_dependencies && local.iter().any(|c| !c.pkg.depends.is_empty()));
+    let needs_repos = requests.len() > local.len()
+        || (ctx.config.check_dependencies && local.iter().any(|c| !c.pkg.depends.is_empty()));
     let mut cands = local;
     if needs_repos {
         cands.extend(crate::repo::candidates(&ctx.load_indexes()?));
@@ -65,7 +66,13 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
     let world_reqs: Vec<Req> = requests
         .iter()
         .zip(args)
-        .map(|(r, a)| if is_archive_path(a) { Req { name: r.name.clone(), op: crate::version::Op::Any, version: String::new() } } else { r.clone() })
+        .map(|(r, a)| {
+            if is_archive_path(a) {
+                Req { name: r.name.clone(), op: crate::version::Op::Any, version: String::new() }
+            } else {
+                r.clone()
+            }
+        })
         .collect();
     let code = run_plan(ctx, &db, &plan)?;
     if !ctx.simulate {
@@ -137,12 +144,21 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
     // Keep the user's own version bounds from the world file.
     let requests: Vec<Req> = targets
         .iter()
-        .map(|n| world.iter().find(|r| &r.name == n).cloned().unwrap_or(Req { name: n.clone(), op: crate::version::Op::Any, version: String::new() }))
+        .map(|n| {
+            world.iter().find(|r| &r.name == n).cloned().unwrap_or(Req {
+                name: n.clone(),
+                op: crate::version::Op::Any,
+                version: String::new(),
+            })
+        })
         .collect();
     let resolver = Resolver::new(&cands, &db, ctx.config.check_dependencies);
     let steps = resolver.plan(&requests, Policy::Upgrade, &targets)?;
     let plan = Plan {
-        installs: steps.into_iter().map(|s| Install { pkg: s.cand.pkg.clone(), origin: Origin::Repo(s.cand), replaces: s.replaces }).collect(),
+        installs: steps
+            .into_iter()
+            .map(|s| Install { pkg: s.cand.pkg.clone(), origin: Origin::Repo(s.cand), replaces: s.replaces })
+            .collect(),
         removes: Vec::new(),
     };
     if plan.installs.is_empty() && !ctx.json {
@@ -156,7 +172,10 @@ fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
     let lines = plan.describe(db);
     if ctx.simulate {
         if ctx.json {
-            print_json(&json::object(vec![("simulate", miniserde::json::Value::Bool(true)), ("plan", json::strings(&lines))]));
+            print_json(&json::object(vec![
+                ("simulate", miniserde::json::Value::Bool(true)),
+                ("plan", json::strings(&lines)),
+            ]));
         } else if lines.is_empty() {
             println!("nothing to do");
         } else {

@@ -82,16 +82,31 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
     let (pkg, origin) = match (&available, installed) {
         (Some(c), _) => (c.pkg.clone(), c.repo.clone()),
         (None, Some(i)) => (i.meta.clone(), i.origin.clone()),
-        (None, None) => return Err(error::resolve(format!("package '{name}' is not installed and not in any repository"))),
+        (None, None) => {
+            return Err(error::resolve(format!("package '{name}' is not installed and not in any repository")));
+        }
     };
     let signer = repo::kept_signer(&ctx.paths, &origin);
-    let deps: Vec<(String, bool)> = pkg.depends.iter().map(|d| (d.clone(), version::Req::parse(d).is_ok_and(|r| db.packages.get(&r.name).is_some_and(|p| r.matches(&p.meta.version))))).collect();
+    let deps: Vec<(String, bool)> = pkg
+        .depends
+        .iter()
+        .map(|d| {
+            (
+                d.clone(),
+                version::Req::parse(d)
+                    .is_ok_and(|r| db.packages.get(&r.name).is_some_and(|p| r.matches(&p.meta.version))),
+            )
+        })
+        .collect();
     if ctx.json {
         let Value::Object(mut o) = pkg.to_json() else { unreachable!("objects only") };
         o.insert("repository".into(), json::string(&origin));
         o.insert("installed".into(), installed.map_or(Value::Null, |p| json::string(&p.meta.version)));
         o.insert("signed_by".into(), signer.clone().map_or(Value::Null, json::string));
-        let dep_list = deps.iter().map(|(d, ok)| json::object(vec![("requirement", json::string(d)), ("installed", Value::Bool(*ok))])).collect();
+        let dep_list = deps
+            .iter()
+            .map(|(d, ok)| json::object(vec![("requirement", json::string(d)), ("installed", Value::Bool(*ok))]))
+            .collect();
         o.insert("dependencies".into(), Value::Array(dep_list));
         print_json(&Value::Object(o));
         return Ok(0);
@@ -119,7 +134,10 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
         row("Depends", "(nothing)");
     }
     for (i, (d, ok)) in deps.iter().enumerate() {
-        row(if i == 0 { "Depends" } else { "" }, &format!("{d} {}", if *ok { "(installed)" } else { "(not installed)" }));
+        row(
+            if i == 0 { "Depends" } else { "" },
+            &format!("{d} {}", if *ok { "(installed)" } else { "(not installed)" }),
+        );
     }
     Ok(0)
 }
@@ -148,7 +166,13 @@ pub fn installed(ctx: &Ctx) -> Result<i32> {
         crate::ui::status("alp: no packages installed");
     }
     for p in db.packages.values() {
-        println!("{:<24} {:<12} {}  {:>9}", p.meta.name, p.meta.version, &timefmt::format(p.installed_at)[..10], human(p.size));
+        println!(
+            "{:<24} {:<12} {}  {:>9}",
+            p.meta.name,
+            p.meta.version,
+            &timefmt::format(p.installed_at)[..10],
+            human(p.size)
+        );
     }
     Ok(0)
 }

@@ -7,7 +7,7 @@ use crate::error::{self, IoContext, Result};
 use crate::fsutil;
 use crate::json::{self, Fields};
 use miniserde::json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Paths are relative to the install root.
 #[derive(Debug, Default)]

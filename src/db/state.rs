@@ -96,7 +96,10 @@ impl Db {
 
     /// Which package owns each file path.
     pub fn owners(&self) -> std::collections::HashMap<&str, &str> {
-        self.packages.values().flat_map(|p| p.files.iter().map(move |f| (f.path.as_str(), p.meta.name.as_str()))).collect()
+        self.packages
+            .values()
+            .flat_map(|p| p.files.iter().map(move |f| (f.path.as_str(), p.meta.name.as_str())))
+            .collect()
     }
 
     /// Installed packages that depend on `name` (by name, any version).
@@ -178,7 +181,8 @@ mod tests {
     #[test]
     fn round_trips_through_json() {
         let mut db = Db::default();
-        let meta = Package { name: "a-b".into(), version: "1.0".into(), depends: vec!["c>=1".into()], ..Package::default() };
+        let meta =
+            Package { name: "a-b".into(), version: "1.0".into(), depends: vec!["c>=1".into()], ..Package::default() };
         db.packages.insert(
             "a-b".into(),
             Installed {
@@ -197,7 +201,10 @@ mod tests {
         let back = Db::parse(&db.to_json()).unwrap();
         let p = &back.packages["a-b"];
         assert_eq!(p.files, db.packages["a-b"].files);
-        assert_eq!((p.installed_at, p.size, p.dirs.clone(), p.hooks.clone()), (7, 9, vec!["usr/bin".to_string()], vec!["remove".to_string()]));
+        assert_eq!(
+            (p.installed_at, p.size, p.dirs.clone(), p.hooks.clone()),
+            (7, 9, vec!["usr/bin".to_string()], vec!["remove".to_string()])
+        );
         assert_eq!(p.meta.depends, ["c>=1"]);
     }
 }

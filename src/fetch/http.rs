@@ -71,7 +71,8 @@ pub fn get(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) ->
     match Location::parse(url) {
         Location::Local(path) => {
             let f = File::open(&path).map_err(|e| {
-                let kind = if e.kind() == std::io::ErrorKind::NotFound { error::Kind::Network } else { error::Kind::Io };
+                let kind =
+                    if e.kind() == std::io::ErrorKind::NotFound { error::Kind::Network } else { error::Kind::Io };
                 error::Error::new(kind, format!("cannot open {}: {}", path.display(), error::plain_io(&e)))
             })?;
             let len = f.metadata().ok().map(|m| m.len());
@@ -129,7 +130,9 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
                         }
                         redirects += 1;
                         if redirects > MAX_REDIRECTS {
-                            return Err(error::network(format!("{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)")));
+                            return Err(error::network(format!(
+                                "{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)"
+                            )));
                         }
                         url = next;
                         continue;
@@ -152,7 +155,9 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
 
 fn describe(e: &minreq::Error) -> String {
     match e {
-        minreq::Error::IoError(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+        minreq::Error::IoError(io)
+            if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) =>
+        {
             "timed out".to_string()
         }
         minreq::Error::IoError(io) => error::plain_io(io),
@@ -236,10 +241,12 @@ fn host_of(url: &str) -> String {
 
 /// curl's NO_PROXY rules: `*` matches all; an entry matches the host or any subdomain.
 pub fn no_proxy_matches(list: &str, host: &str) -> bool {
-    list.split([',', ' ']).map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()).filter(|e| !e.is_empty()).any(|e| {
-        let e = e.split(':').next().unwrap_or("").to_string();
-        e == "*" || host == e || host.ends_with(&format!(".{e}"))
-    })
+    list.split([',', ' ']).map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()).filter(|e| !e.is_empty()).any(
+        |e| {
+            let e = e.split(':').next().unwrap_or("").to_string();
+            e == "*" || host == e || host.ends_with(&format!(".{e}"))
+        },
+    )
 }
 
 #[cfg(test)]

@@ -65,7 +65,11 @@ impl Package {
             provides: f.strings("provides")?,
             file: if archive_meta { f.str_or_empty("file")? } else { f.str("file")? },
             sha256: if archive_meta { f.str_or_empty("sha256")? } else { f.str("sha256")?.to_ascii_lowercase() },
-            size: if archive_meta { f.u64("size")?.unwrap_or(0) } else { f.u64("size")?.ok_or_else(|| error::bad_input(format!("{what}: field 'size' is missing")))? },
+            size: if archive_meta {
+                f.u64("size")?.unwrap_or(0)
+            } else {
+                f.u64("size")?.ok_or_else(|| error::bad_input(format!("{what}: field 'size' is missing")))?
+            },
             installed_size: f.u64("installed_size")?.unwrap_or(0),
         };
         for r in p.depends.iter().chain(&p.conflicts) {
@@ -118,7 +122,10 @@ impl Index {
         }
         let list = f.array("packages")?;
         if list.len() > MAX_PACKAGES {
-            return Err(error::bad_input(format!("{what}: {} packages is more than the limit of {MAX_PACKAGES}", list.len())));
+            return Err(error::bad_input(format!(
+                "{what}: {} packages is more than the limit of {MAX_PACKAGES}",
+                list.len()
+            )));
         }
         let packages = list
             .iter()

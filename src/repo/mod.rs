@@ -76,7 +76,10 @@ pub fn configured(paths: &Paths, cli: &[String]) -> Result<Vec<Repo>> {
     for u in urls {
         let mut u = u.trim().trim_end_matches('/').to_string();
         // One spelling per local repository, so its kept index is found again.
-        if !u.is_empty() && !u.contains("://") && let Ok(abs) = std::fs::canonicalize(&u) {
+        if !u.is_empty()
+            && !u.contains("://")
+            && let Ok(abs) = std::fs::canonicalize(&u)
+        {
             u = abs.to_string_lossy().into_owned();
         }
         if u.is_empty() || repos.iter().any(|r| r.url == u) {
@@ -203,7 +206,10 @@ fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) ->
         Ok(k) => Ok(Some(k.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())),
         Err(e) if acc.untrusted_ok() => {
             let why = if acc.allow_untrusted { "--allow-untrusted" } else { "verify_packages is false in config.json" };
-            crate::ui::warn(&format!("{what}: using an UNVERIFIED index because of {why} ({})", e.msg.trim_start_matches(&format!("{what}: "))));
+            crate::ui::warn(&format!(
+                "{what}: using an UNVERIFIED index because of {why} ({})",
+                e.msg.trim_start_matches(&format!("{what}: "))
+            ));
             Ok(None)
         }
         Err(e) => Err(e),

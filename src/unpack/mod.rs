@@ -52,13 +52,15 @@ impl Claims {
             && owner != package
             && !self.replacing.contains(owner)
         {
-            return Err(error::conflict(format!("{package} would overwrite /{path}, which belongs to installed package {owner}")));
+            return Err(error::conflict(format!(
+                "{package} would overwrite /{path}, which belongs to installed package {owner}"
+            )));
         }
         let mut planned = self.planned.lock().unwrap_or_else(|p| p.into_inner());
         match planned.get(path) {
-            Some(other) if other != package => {
-                Err(error::conflict(format!("{package} and {other} both contain /{path}; they cannot be installed together")))
-            }
+            Some(other) if other != package => Err(error::conflict(format!(
+                "{package} and {other} both contain /{path}; they cannot be installed together"
+            ))),
             _ => {
                 planned.insert(path.to_string(), package.to_string());
                 Ok(())
@@ -94,7 +96,11 @@ pub struct Staged {
 impl Staged {
     /// Root-relative directories this unpack created (the package owns them).
     pub fn created_dirs(&self, root: &Path) -> Vec<String> {
-        self.created.iter().filter_map(|d| d.strip_prefix(root).ok()).map(|d| d.to_string_lossy().into_owned()).collect()
+        self.created
+            .iter()
+            .filter_map(|d| d.strip_prefix(root).ok())
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect()
     }
 
     /// Deletes every staged file and the directories this unpack created.
@@ -137,7 +143,14 @@ struct Unpacker<'a> {
 
 /// Unpacks a gzip'd tar from `source` into staging under `root`. On error everything
 /// staged so far is already removed.
-pub fn unpack(source: impl Read, root: &Path, package: &str, label: &str, opts: &Options, claims: &Claims) -> Result<Staged> {
+pub fn unpack(
+    source: impl Read,
+    root: &Path,
+    package: &str,
+    label: &str,
+    opts: &Options,
+    claims: &Claims,
+) -> Result<Staged> {
     let root_real = fs::canonicalize(root).map_err(|e| error::io_at("resolving the root", root, e))?;
     let mut u = Unpacker {
         root,
@@ -216,7 +229,8 @@ impl Unpacker<'_> {
                 tar::EntryType::Symlink => {
                     let target = entry.link_name().map_err(|e| self.read_error(e))?;
                     let target = target.ok_or_else(|| self.refuse(&rel, "symlink without a target"))?;
-                    let target = target.to_str().ok_or_else(|| self.refuse(&rel, "symlink target is not UTF-8"))?.to_string();
+                    let target =
+                        target.to_str().ok_or_else(|| self.refuse(&rel, "symlink target is not UTF-8"))?.to_string();
                     self.symlink(&rel, &target)?
                 }
                 tar::EntryType::Link => {
@@ -225,7 +239,9 @@ impl Unpacker<'_> {
                     let target = path::member_path(&target, self.label)?;
                     self.hard_link(&rel, &target)?
                 }
-                tar::EntryType::Char | tar::EntryType::Block => return Err(self.refuse(&rel, "device nodes are not installed")),
+                tar::EntryType::Char | tar::EntryType::Block => {
+                    return Err(self.refuse(&rel, "device nodes are not installed"));
+                }
                 tar::EntryType::Fifo => return Err(self.refuse(&rel, "FIFOs are not installed")),
                 other => return Err(self.refuse(&rel, &format!("unsupported member type {other:?}"))),
             }
@@ -307,20 +323,20 @@ impl Unpacker<'_> {
                 let real = fs::canonicalize(&abs).ok();
                 let inside = real.as_ref().is_some_and(|r| r.starts_with(&self.root_real) && r.is_dir());
                 if !inside {
-                    return Err(self.refuse(rel, "it is a symlink that leads outside the root; nothing is written through it"));
+                    return Err(
+                        self.refuse(rel, "it is a symlink that leads outside the root; nothing is written through it")
+                    );
                 }
             }
             Ok(_) => return Err(self.refuse(rel, "a file with that name exists where a directory is needed")),
-            Err(_) => {
-                match fs::create_dir(&abs) {
-                    Ok(()) => {
-                        let _ = fs::set_permissions(&abs, fs::Permissions::from_mode(mode));
-                        self.staged.created.push(abs);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && abs.is_dir() => {}
-                    Err(e) => return Err(error::io_at("creating directory", &abs, e)),
+            Err(_) => match fs::create_dir(&abs) {
+                Ok(()) => {
+                    let _ = fs::set_permissions(&abs, fs::Permissions::from_mode(mode));
+                    self.staged.created.push(abs);
                 }
-            }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && abs.is_dir() => {}
+                Err(e) => return Err(error::io_at("creating directory", &abs, e)),
+            },
         }
         self.ready_dirs.insert(rel.to_string());
         self.staged.dirs.push(rel.to_string());
@@ -377,7 +393,8 @@ impl Unpacker<'_> {
                 hasher.update(&self.buf[..n]);
                 file.write_all(&self.buf[..n]).map_err(|e| error::io_at("writing", &abs, e))?;
             }
-            file.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| error::io_at("setting mode of", &abs, e))?;
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(|e| error::io_at("setting mode of", &abs, e))?;
             if mtime > 0 {
                 let _ = file.set_modified(UNIX_EPOCH + Duration::from_secs(mtime));
             }
@@ -407,7 +424,9 @@ impl Unpacker<'_> {
     /// Hard links may only point at a regular file earlier in the same archive.
     fn hard_link(&mut self, rel: &str, target: &str) -> Result<()> {
         let Some(&(Kind::File, idx)) = self.members.get(target) else {
-            return Err(self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package")));
+            return Err(
+                self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package"))
+            );
         };
         let staged = self.prepare(rel, Kind::File)?;
         let from = self.root.join(&self.staged.files[idx].staged);
@@ -427,7 +446,8 @@ impl Unpacker<'_> {
 pub fn read_metadata(file: File, label: &str) -> Result<Option<Package>> {
     let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, file));
     let mut archive = tar::Archive::new(gz);
-    let bad = |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
+    let bad =
+        |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let p = entry.path().map_err(bad)?.to_string_lossy().trim_start_matches("./").to_string();

@@ -4,6 +4,8 @@ use crate::error::{self, Result};
 use crate::fetch::cache::CacheWriter;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Hashes and counts every byte read through it, refuses to read past `limit`, and
 /// copies the bytes into a cache entry when one is attached.
@@ -16,11 +18,28 @@ pub struct HashingReader<R> {
     tee_error: Option<error::Error>,
     /// The first failure of the underlying reader (network, size), for a precise error.
     source_error: Option<error::Error>,
+    /// Bytes read are added here for the progress bar.
+    progress: Option<Arc<AtomicU64>>,
 }
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R, limit: u64, tee: Option<CacheWriter>) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: 0, limit, tee, tee_error: None, source_error: None }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+            limit,
+            tee,
+            tee_error: None,
+            source_error: None,
+            progress: None,
+        }
+    }
+
+    /// Adds every byte read to `counter` (the progress bar's).
+    pub fn with_progress(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.progress = Some(counter);
+        self
     }
 
     /// Reads what is left (the archive's trailing padding), then checks digest and size.
@@ -91,6 +110,9 @@ impl<R: Read> Read for HashingReader<R> {
             return Err(io::Error::other(msg));
         }
         self.hasher.update(&buf[..n]);
+        if let Some(p) = &self.progress {
+            p.fetch_add(n as u64, Ordering::Relaxed);
+        }
         if let Some(tee) = &mut self.tee
             && let Err(e) = tee.write_all(&buf[..n])
         {

@@ -101,6 +101,8 @@ pub enum Behaviour {
     Redirect(String),
     /// Serve this body instead of the file.
     Body(Vec<u8>),
+    /// Serve the file at about this many bytes a second.
+    Throttle(usize),
 }
 
 #[derive(Default)]
@@ -217,6 +219,15 @@ fn serve(mut conn: TcpStream, dir: &Path, st: &Mutex<State>) -> std::io::Result<
     if let Some(Behaviour::Truncate(n)) = rule {
         write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
         return conn.write_all(&body[..n.min(body.len())]);
+    }
+    if let Some(Behaviour::Throttle(rate)) = rule {
+        write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+        let chunk = (rate / 20).max(1);
+        for part in body.chunks(chunk) {
+            conn.write_all(part)?;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return Ok(());
     }
     respond(&mut conn, 200, &format!("ETag: {etag}\r\n"), &body)
 }
