@@ -292,3 +292,18 @@ fn release_made_by_make_release_sh_is_what_self_update_reads() {
     ok(cmd.arg(format!("{}/latest/download/release.json", s.server.url())));
     assert!(std::fs::read(&s.exe).unwrap() == new);
 }
+
+#[test]
+fn a_running_alp_replaces_its_own_file() {
+    let s = Setup::new();
+    let new = release_bytes("99.0.0");
+    s.publish("99.0.0", &new);
+    // The copy runs self-update itself, with no ALP_SELF_PATH: it finds its own file.
+    let mut cmd = Command::new(&s.exe);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ALP_")) {
+        cmd.env_remove(k);
+    }
+    ok(cmd.arg("--root").arg(s.t.join("root")).args(["self-update", "--url", &s.url()]));
+    assert!(std::fs::read(&s.exe).unwrap() == new, "the running binary's file was not replaced");
+    assert!(std::fs::read(s.t.join("install/alp.old")).unwrap() == s.original);
+}
