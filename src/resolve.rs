@@ -153,7 +153,7 @@ impl<'a> Resolver<'a> {
                 Ok(Pick::Installed(installed.unwrap_or_default().to_string()))
             }
             Some(i) => Ok(Pick::Candidate(i)),
-            None if installed.is_some_and(|v| ok(v)) => Ok(Pick::Installed(installed.unwrap_or_default().to_string())),
+            None if installed.is_some_and(ok) => Ok(Pick::Installed(installed.unwrap_or_default().to_string())),
             None => Err(self.explain(name, cs, options)),
         }
     }

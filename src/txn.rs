@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// Where an archive comes from.
 #[derive(Debug, Clone)]
 pub enum Origin {
-    Repo(Candidate),
+    Repo(Box<Candidate>),
     Local(PathBuf),
 }
 
@@ -205,13 +205,17 @@ fn size_cap(pkg: &Package, archive_size: u64) -> u64 {
     }
 }
 
+/// An archive's bytes: the reader, the cache entry to fill, the expected (sha256, size),
+/// and whether they come from the cache.
+type Source<'a> = (Box<dyn Read + Send>, Option<CacheWriter>, Option<(&'a str, u64)>, bool);
+
 /// One archive: open its bytes (cache, file or HTTP), stream them through the digest into
 /// the unpacker, and only keep the result if digest and size match.
 fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress: &Progress) -> Result<Staged> {
     let pkg = &inst.pkg;
     let label = pkg.id();
     let root = &ctx.paths.root;
-    let (reader, tee, expect, from_cache): (Box<dyn Read + Send>, Option<CacheWriter>, Option<(&str, u64)>, bool) =
+    let (reader, tee, expect, from_cache): Source =
         match &inst.origin {
             Origin::Local(path) => {
                 let f = File::open(path).map_err(|e| error::io_at("opening", path, e))?;

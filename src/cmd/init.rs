@@ -103,7 +103,7 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
                 })
                 .map(|c| Install {
                     pkg: c.pkg.clone(),
-                    origin: Origin::Repo(c.clone()),
+                    origin: Origin::Repo(Box::new(c.clone())),
                     replaces: db.packages.get(&c.pkg.name).map(|p| p.meta.version.clone()),
                 })
                 .collect();

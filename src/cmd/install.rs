@@ -56,7 +56,7 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
             .map(|s| {
                 let origin = match s.cand.repo.strip_prefix(LOCAL) {
                     Some(p) => Origin::Local(PathBuf::from(p)),
-                    None => Origin::Repo(s.cand.clone()),
+                    None => Origin::Repo(Box::new(s.cand.clone())),
                 };
                 Install { pkg: s.cand.pkg, origin, replaces: s.replaces }
             })
@@ -157,7 +157,7 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
     let plan = Plan {
         installs: steps
             .into_iter()
-            .map(|s| Install { pkg: s.cand.pkg.clone(), origin: Origin::Repo(s.cand), replaces: s.replaces })
+            .map(|s| Install { pkg: s.cand.pkg.clone(), origin: Origin::Repo(Box::new(s.cand)), replaces: s.replaces })
             .collect(),
         removes: Vec::new(),
     };
@@ -193,7 +193,7 @@ fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
     if ctx.json {
         print_json(&json::object(vec![("changes", json::strings(&lines))]));
     } else {
-        lines.iter().for_each(|l| ui::status(&format!("{}", past_tense(l))));
+        lines.iter().for_each(|l| ui::status(&past_tense(l)));
     }
     if let Some(first) = outcome.hook_errors.first() {
         for e in &outcome.hook_errors[1..] {

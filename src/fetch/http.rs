@@ -108,6 +108,7 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
         }
         let outcome = req.send_lazy();
         let retry_reason = match outcome {
+            Err(e) if !transient(&e) => return Err(error::network(format!("{url}: {}", describe(&e)))),
             Err(e) => describe(&e),
             Ok(resp) => {
                 let status = resp.status_code;
@@ -151,6 +152,14 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
         std::thread::sleep(Duration::from_millis(250 << attempt.min(5)));
         attempt += 1;
     }
+}
+
+/// Connection trouble worth another try; TLS and protocol errors are not.
+fn transient(e: &minreq::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e, minreq::Error::IoError(io) if matches!(io.kind(),
+        ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | BrokenPipe | TimedOut
+            | WouldBlock | UnexpectedEof | Interrupted | AddrNotAvailable | HostUnreachable | NetworkUnreachable))
 }
 
 fn describe(e: &minreq::Error) -> String {

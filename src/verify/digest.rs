@@ -60,13 +60,13 @@ impl<R: Read> HashingReader<R> {
         if let Some(want) = size
             && want != self.count
         {
-            let e = error::integrity(format!("{what}: size is {} bytes, the index says {want}", self.count));
+            let e = error::integrity(format!("{what}: size is {} bytes, expected {want}", self.count));
             return Err(self.fail(e));
         }
         if let Some(want) = sha256
             && !want.eq_ignore_ascii_case(&digest)
         {
-            let e = error::integrity(format!("{what}: sha256 is {digest}, the index says {want}"));
+            let e = error::integrity(format!("{what}: sha256 is {digest}, expected {want}"));
             return Err(self.fail(e));
         }
         if let Some(tee) = self.tee.take() {
