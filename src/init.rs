@@ -66,6 +66,32 @@ pub fn run(argv: &[String], opts: &Options) -> i32 {
     }
 }
 
+/// Makes SIGTERM, SIGINT, SIGHUP and SIGQUIT end alp while it installs, before there is a
+/// command to forward them to. PID 1 needs this: the kernel drops signals that PID 1 has no
+/// handler for, so `docker stop` or Ctrl-C during a first-start install would otherwise wait
+/// for the runtime's SIGKILL. Stopping mid-commit is safe: the journal finishes or undoes it
+/// on the next start. Any other process already dies of these signals.
+pub fn stoppable_while_installing() {
+    if !is_pid1() {
+        return;
+    }
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: `action` is zeroed (empty mask, no flags) and points at a handler that only
+        // calls the async-signal-safe `_exit`.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = exit_on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn exit_on_signal(sig: c_int) {
+    // SAFETY: _exit is async-signal-safe and ends the process at once.
+    unsafe { libc::_exit(128 + sig) }
+}
+
 fn is_pid1() -> bool {
     std::process::id() == 1
 }

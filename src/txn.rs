@@ -215,43 +215,42 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress
     let pkg = &inst.pkg;
     let label = pkg.id();
     let root = &ctx.paths.root;
-    let (reader, tee, expect, from_cache): Source =
-        match &inst.origin {
-            Origin::Local(path) => {
-                let f = File::open(path).map_err(|e| error::io_at("opening", path, e))?;
-                (Box::new(f), None, None, false)
-            }
-            Origin::Repo(c) => {
-                let expect = Some((pkg.sha256.as_str(), pkg.size));
-                if let Some(f) = cache.open(&pkg.sha256) {
-                    (Box::new(f), None, expect, true)
-                } else {
-                    let url = c.url();
-                    let remote = matches!(Location::parse(&url), Location::Http(_));
-                    if remote && ctx.net.offline {
-                        return Err(error::network(format!(
-                            "{label} is not in the cache and --offline forbids downloading it"
-                        )));
-                    }
-                    let body = match http::get(&url, &ctx.net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
-                        Fetched::Body(b) => b,
-                        Fetched::NotModified => {
-                            return Err(error::network(format!("{label}: unexpected 304 from {url}")));
-                        }
-                    };
-                    if let Some(len) = body.len
-                        && len != pkg.size
-                    {
-                        return Err(error::integrity(format!(
-                            "{label}: the server offers {len} bytes but the index says {}; refusing the download",
-                            pkg.size
-                        )));
-                    }
-                    let tee = if remote && ctx.config.keep_cache { cache.writer(&pkg.sha256).ok() } else { None };
-                    (body.reader, tee, expect, false)
+    let (reader, tee, expect, from_cache): Source = match &inst.origin {
+        Origin::Local(path) => {
+            let f = File::open(path).map_err(|e| error::io_at("opening", path, e))?;
+            (Box::new(f), None, None, false)
+        }
+        Origin::Repo(c) => {
+            let expect = Some((pkg.sha256.as_str(), pkg.size));
+            if let Some(f) = cache.open(&pkg.sha256) {
+                (Box::new(f), None, expect, true)
+            } else {
+                let url = c.url();
+                let remote = matches!(Location::parse(&url), Location::Http(_));
+                if remote && ctx.net.offline {
+                    return Err(error::network(format!(
+                        "{label} is not in the cache and --offline forbids downloading it"
+                    )));
                 }
+                let body = match http::get(&url, &ctx.net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
+                    Fetched::Body(b) => b,
+                    Fetched::NotModified => {
+                        return Err(error::network(format!("{label}: unexpected 304 from {url}")));
+                    }
+                };
+                if let Some(len) = body.len
+                    && len != pkg.size
+                {
+                    return Err(error::integrity(format!(
+                        "{label}: the server offers {len} bytes but the index says {}; refusing the download",
+                        pkg.size
+                    )));
+                }
+                let tee = if remote && ctx.config.keep_cache { cache.writer(&pkg.sha256).ok() } else { None };
+                (body.reader, tee, expect, false)
             }
-        };
+        }
+    };
     let archive_size = expect.map_or(u64::MAX, |e| e.1);
     let opts = Options { allow_setuid: ctx.allow_setuid, max_bytes: size_cap(pkg, archive_size.min(1 << 40)) };
     let mut hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);

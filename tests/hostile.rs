@@ -538,27 +538,96 @@ fn many_small_members_add_up_to_the_cap() {
     assert_eq!(sb.everything(), before);
 }
 
+/// Tests that need the `src/unpack/mod.rs` change in the hostile-archive report (walk the
+/// members through `unpack::path::Members`, check the hook directory with `ensure_dir`, cap
+/// the data after the tar end). Run them with `cargo test --test hostile -- --ignored`.
+const NEEDS_UNPACK_FIX: () = ();
+
 #[test]
-fn a_bomb_after_the_end_of_the_tar_stream_is_bounded() {
-    // A valid little tar, then 1 GiB of zeros after its end marker. The unpacker reads on to
-    // the end of the gzip stream (to check its CRC), so this costs decompression time only:
-    // memory stays flat and the time is bounded by the archive's size.
+#[ignore = "needs the src/unpack/mod.rs fix (NEEDS_UNPACK_FIX)"]
+fn a_bomb_after_the_end_of_the_tar_stream_is_refused() {
+    // A valid little tar, then 1 GiB of zeros after its end marker (1 MiB of gzip). Without
+    // a cap the CRC check reads it all: 1.3 s here, and a minute for a 64 MiB archive.
+    let _ = NEEDS_UNPACK_FIX;
     let mut archive = Tar::new().file("usr/share/ok", b"ok", 0o644).gz();
     for _ in 0..64 {
         archive.extend_from_slice(zeros_16m());
     }
     let mut sb = Sandbox::new();
-    sb.add("evil", archive, &[]);
-    let repo = sb.repo.to_str().unwrap().to_string();
     let started = Instant::now();
-    let (out, rss) = alp_measured(&sb.root, &["--repo", &repo, "--allow-untrusted", "install", "evil"]);
-    let took = started.elapsed();
-    eprintln!("1 GiB after the tar end: exit {:?} in {took:?}, peak RSS {rss:?} KiB", out.status.code());
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    if let Some(rss) = rss {
-        assert!(rss < FLAT_RSS_KIB, "peak RSS {rss} KiB");
+    sb.refuses(archive, 6, "after the end of the tar archive");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    // Ordinary padding after the end marker (GNU tar pads to 10 KiB records) is fine.
+    let mut padded = Tar::new().file("usr/share/ok", b"ok", 0o644).bytes();
+    padded.resize(64 << 10, 0);
+    sb.installs("padded", gz(&padded));
+}
+
+#[test]
+#[ignore = "needs the src/unpack/mod.rs fix (NEEDS_UNPACK_FIX)"]
+fn an_oversized_long_name_or_pax_header_is_refused_with_flat_memory() {
+    // The tar crate reads a long name or a PAX header whole into memory, whatever its size:
+    // 512 MiB of zeros (512 KiB of gzip) took 1.06 GiB of RSS as a long name and 565 MiB as
+    // a PAX header (which was then installed).
+    let _ = NEEDS_UNPACK_FIX;
+    let mut sb = Sandbox::new();
+    let repo = sb.repo.to_str().unwrap().to_string();
+    for (name, kind) in [(&b"././@LongLink"[..], b'L'), (b"././@LongLink", b'K'), (b"PaxHeaders/x", b'x')] {
+        let mut archive = gz(&header(name, kind, 512 << 20, 0o644, b"", b""));
+        for _ in 0..32 {
+            archive.extend_from_slice(zeros_16m());
+        }
+        archive.extend_from_slice(&Tar::new().file("innocent", b"x", 0o644).gz());
+        sb.add("evil", archive.clone(), &[]);
+        let before = sb.everything();
+        let (out, rss) = alp_measured(&sb.root, &["--repo", &repo, "--allow-untrusted", "install", "evil"]);
+        assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+        assert!(stderr(&out).contains("limit is 64 KiB"), "{}", stderr(&out));
+        assert_eq!(sb.everything(), before);
+        eprintln!("512 MiB '{}' header: peak RSS {rss:?} KiB", kind as char);
+        assert!(rss.is_none_or(|r| r < FLAT_RSS_KIB), "peak RSS {rss:?} KiB");
+        // `install FILE` reads the metadata from the archive's head first: same cap there.
+        let local = sb.top.join("evil-local.tar.gz");
+        std::fs::write(&local, &archive).unwrap();
+        let (out, rss) = alp_measured(&sb.root, &["--allow-untrusted", "install", local.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+        assert!(rss.is_none_or(|r| r < FLAT_RSS_KIB), "peak RSS {rss:?} KiB");
+        std::fs::remove_file(local).unwrap();
     }
-    sb.outside_untouched();
+}
+
+#[test]
+#[ignore = "needs the src/unpack/mod.rs fix (NEEDS_UNPACK_FIX)"]
+fn a_git_archive_tarball_with_a_pax_global_header_installs() {
+    // `git archive` (and so GitHub's release tarballs) starts with a PAX global header
+    // holding the commit id: it describes no member and must not make the archive unusable.
+    let _ = NEEDS_UNPACK_FIX;
+    let mut sb = Sandbox::new();
+    let comment = pax_record("comment", b"0123456789abcdef0123456789abcdef01234567");
+    let t = Tar::new()
+        .entry(header(b"pax_global_header", b'g', comment.len() as u64, 0o666, b"", b""), &comment)
+        .dir("proj-1.0/", 0o755)
+        .file("proj-1.0/README", b"readme", 0o644);
+    sb.installs("proj", t.gz());
+    assert_eq!(std::fs::read(sb.root.join("proj-1.0/README")).unwrap(), b"readme");
+    assert!(!sb.root.join("pax_global_header").exists());
+}
+
+#[test]
+#[ignore = "needs the src/unpack/mod.rs fix (NEEDS_UNPACK_FIX)"]
+fn a_hook_is_not_written_through_a_symlink_planted_by_another_package() {
+    // Hooks are staged in var/lib/alp/scripts/<name>/. A package may ship a symlink there
+    // (it is just a path in the root); the next package's hook must not follow it out.
+    let _ = NEEDS_UNPACK_FIX;
+    let mut sb = Sandbox::new();
+    let out = sb.outside("dir");
+    sb.installs("planter", Tar::new().symlink("var/lib/alp/scripts/victim", &out).gz());
+    let t = Tar::new().file(".ALP/install", b"#!/bin/sh\ntrue\n", 0o755).file("usr/share/victim", b"v", 0o644);
+    sb.add("victim", t.gz(), &[]);
+    let before = sb.everything();
+    let err = fails(sb.alp().args(["install", "victim"]), 6);
+    assert!(err.contains("leads outside the root"), "{err}");
+    assert_eq!(sb.everything(), before);
 }
 
 #[test]

@@ -514,3 +514,31 @@ fn damaged_database_stops_the_start_with_one_clear_line() {
     assert!(err.starts_with("alp: error: ") && err.contains("installed.json"), "{err}");
     assert_eq!(server.total(), before);
 }
+
+#[test]
+fn pid1_stops_promptly_when_signalled_during_the_install() {
+    let root = TempDir::new("init-stop");
+    let (repo, server) = served_repo(&[Pkg::new("tool", "1.0")], root.path());
+    let archive = std::fs::read_dir(repo.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .find(|n| n.ends_with(".tar.gz"))
+        .expect("an archive in the repository");
+    // The download hangs, as on a slow network; `docker stop` sends SIGTERM to PID 1, which
+    // the kernel would drop unless alp handles it.
+    server.set(&format!("/{archive}"), common::Behaviour::Stall(Duration::from_secs(30)));
+    let child = alp_pid1(root.path())
+        .args(["--allow-untrusted", "--packages", "tool", "--", "true"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid1 = pid1_host_pid(&child);
+    wait_until("the download to start", || server.hits(&format!("/{archive}")) > 0);
+    let sent = Instant::now();
+    send(pid1, libc::SIGTERM);
+    let o = finish(child);
+    assert!(sent.elapsed() < Duration::from_secs(5), "took {:?} to stop", sent.elapsed());
+    assert_eq!(o.status.code(), Some(128 + libc::SIGTERM), "stderr: {}", stderr(&o));
+    assert!(!root.join("usr/share/tool/VERSION").exists());
+}

@@ -50,7 +50,7 @@ fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
         return Ok(false);
     }
     let path = ctx.paths.db();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match std::fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(error::io_at("reading the database", &path, e)),
@@ -125,15 +125,16 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
 
 pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
     let wanted = wanted(ctx, args)?;
-    if !already_installed(ctx, &wanted)?
-        && let Err(e) = ensure(ctx, &wanted)
-    {
-        let e = e.context("alp init could not install the declared packages");
-        // Without a command, installing is the whole job: its failure is the result.
-        if !args.keep_going || args.command.is_empty() {
-            return Err(e);
+    if !already_installed(ctx, &wanted)? {
+        crate::init::stoppable_while_installing();
+        if let Err(e) = ensure(ctx, &wanted) {
+            let e = e.context("alp init could not install the declared packages");
+            // Without a command, installing is the whole job: its failure is the result.
+            if !args.keep_going || args.command.is_empty() {
+                return Err(e);
+            }
+            ui::error(&format!("{} (starting the command anyway: --keep-going)", e.msg));
         }
-        ui::error(&format!("{} (starting the command anyway: --keep-going)", e.msg));
     }
     if args.command.is_empty() {
         return Ok(0);
@@ -181,8 +182,8 @@ mod skim {
     const FORMAT: &str = "alp-db-1";
 
     /// Every installed package, or `None` when the text is not a database as alp writes it.
-    pub fn installed(text: &str) -> Option<Vec<Pinned<'_>>> {
-        let mut p = Parser { s: text.as_bytes(), text, i: 0 };
+    pub fn installed(text: &[u8]) -> Option<Vec<Pinned<'_>>> {
+        let mut p = Parser { s: text, i: 0 };
         let mut out = Vec::new();
         let mut format_ok = false;
         p.object(|p, key| match key {
@@ -214,7 +215,6 @@ mod skim {
 
     struct Parser<'a> {
         s: &'a [u8],
-        text: &'a str,
         i: usize,
     }
 
@@ -247,55 +247,57 @@ mod skim {
                 }
             }
             self.i += 1;
-            // Both ends sit next to an ASCII quote, so they are character boundaries.
-            self.text.get(start..self.i - 1)
+            std::str::from_utf8(&self.s[start..self.i - 1]).ok()
         }
 
         fn skip_str(&mut self) -> Option<()> {
             self.eat(b'"')?;
+            self.skip_str_body()
+        }
+
+        /// Moves past the closing quote of a string whose opening quote was just consumed.
+        fn skip_str_body(&mut self) -> Option<()> {
             loop {
-                match *self.s.get(self.i)? {
-                    b'"' => {
-                        self.i += 1;
-                        return Some(());
-                    }
-                    b'\\' => self.i += 2,
-                    _ => self.i += 1,
+                let rest = self.s.get(self.i..)?;
+                let at = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+                self.i += at + 1;
+                if rest[at] == b'"' {
+                    return Some(());
                 }
+                self.i += 1; // the escaped character
             }
         }
 
-        /// Skips one value of any kind; nesting is counted, not recursed into, so no input
-        /// can exhaust the stack.
+        /// Skips one value of any kind in one tight pass (this is where the time goes: file
+        /// lists). Nesting is counted, not recursed into, so no input can exhaust the stack.
         fn skip_value(&mut self) -> Option<()> {
-            let mut depth = 0usize;
-            loop {
-                match self.peek()? {
-                    b'"' => self.skip_str()?,
-                    b'{' | b'[' => {
-                        depth += 1;
+            match self.peek()? {
+                b'"' => return self.skip_str(),
+                b'{' | b'[' => {}
+                _ => {
+                    let start = self.i;
+                    while self.s.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
                         self.i += 1;
                     }
-                    b'}' | b']' => {
-                        depth = depth.checked_sub(1)?;
-                        self.i += 1;
-                    }
-                    b',' | b':' if depth > 0 => self.i += 1,
-                    b',' | b':' => return None,
-                    _ => {
-                        let start = self.i;
-                        while self.s.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
-                            self.i += 1;
-                        }
-                        if self.i == start {
-                            return None;
-                        }
-                    }
-                }
-                if depth == 0 {
-                    return Some(());
+                    return (self.i > start).then_some(());
                 }
             }
+            let mut depth = 0usize;
+            while let Some(&c) = self.s.get(self.i) {
+                self.i += 1;
+                match c {
+                    b'"' => self.skip_str_body()?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
         }
 
         /// An object, handing each member's key to `member`, which must consume the value.
@@ -326,7 +328,8 @@ mod skim {
         use super::*;
 
         fn names(text: &str) -> Option<Vec<String>> {
-            installed(text).map(|v| v.iter().map(|p| format!("{}={}:{}", p.name, p.version, p.sha256)).collect())
+            installed(text.as_bytes())
+                .map(|v| v.iter().map(|p| format!("{}={}:{}", p.name, p.version, p.sha256)).collect())
         }
 
         #[test]
@@ -337,6 +340,20 @@ mod skim {
                 "ü-less":{"version":"2","depends":["x>=1"]}}}"#;
             assert_eq!(names(text).unwrap(), ["jq=1.7.1:ab", "ü-less=2:"]);
             assert_eq!(names(r#" {"packages":{},"format":"alp-db-1"} "#).unwrap(), Vec::<String>::new());
+        }
+
+        #[test]
+        fn never_panics_on_cut_or_corrupted_text() {
+            let good = br#"{"format":"alp-db-1","packages":{"jq":{"version":"1.7","sha256":"ab","files":[{"p":"a\"b"}],"n":-1}}}"#;
+            assert!(installed(good).is_some());
+            for cut in 0..good.len() {
+                assert!(installed(&good[..cut]).is_none(), "accepted a cut at {cut}");
+                for b in [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'x', 0xff] {
+                    let mut bad = good.to_vec();
+                    bad[cut] = b;
+                    let _ = installed(&bad);
+                }
+            }
         }
 
         #[test]
@@ -355,6 +372,7 @@ mod skim {
             ] {
                 assert!(names(bad).is_none(), "accepted: {bad}");
             }
+            assert!(installed(b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}").is_none());
         }
     }
 }
