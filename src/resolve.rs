@@ -6,11 +6,11 @@
 //! picks' dependencies add, pick again, until nothing changes. Installed packages that are
 //! not being replaced keep constraining what they depend on, so an install never breaks them.
 
-use crate::db::state::Db;
+use crate::db::state::{Db, Installed};
 use crate::error::{self, Result};
 use crate::repo::Candidate;
 use crate::version::{self, Req};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// How to treat packages that are already installed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct Step {
 struct Constraint {
     req: Req,
     origin: String,
+    /// The package that imposes it (None for the user's own request).
+    from: Option<String>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -48,7 +50,6 @@ pub struct Resolver<'a> {
     with_deps: bool,
 }
 
-const MAX_ROUNDS: usize = 200;
 
 impl<'a> Resolver<'a> {
     pub fn new(cands: &'a [Candidate], db: &'a Db, with_deps: bool) -> Resolver<'a> {
@@ -57,79 +58,115 @@ impl<'a> Resolver<'a> {
             by_name.entry(c.pkg.name.as_str()).or_default().push(i);
         }
         // A name provided by another package resolves to the providers when no package has it.
+        let mut provided: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, c) in cands.iter().enumerate() {
             for p in &c.pkg.provides {
                 let name = p.split(['=', '<', '>']).next().unwrap_or(p);
-                if !cands.iter().any(|o| o.pkg.name == name) {
-                    by_name.entry(name).or_default().push(i);
+                if !by_name.contains_key(name) {
+                    provided.entry(name).or_default().push(i);
                 }
             }
         }
+        by_name.extend(provided);
         Resolver { cands, db, by_name, with_deps }
     }
 
     /// Resolves `requests`; `upgrade` names the packages to move to their newest version
     /// (`Policy::Upgrade`). Returns the packages to install, dependencies first.
+    ///
+    /// A worklist: when a name's pick changes, the constraints its old pick imposed are
+    /// withdrawn, its new pick's are added, and the names they touch are picked again.
+    /// Each name is revisited only when its constraints change, so a chain of 100k
+    /// dependencies resolves in one pass.
     pub fn plan(&self, requests: &[Req], policy: Policy, upgrade: &[String]) -> Result<Vec<Step>> {
+        let mut cons: HashMap<String, Vec<Constraint>> = HashMap::new();
         let mut picks: BTreeMap<String, Pick> = BTreeMap::new();
-        for _ in 0..MAX_ROUNDS {
-            let constraints = self.constraints(requests, &picks);
-            let mut next = BTreeMap::new();
-            for (name, cs) in &constraints {
-                let prefer_installed = match policy {
-                    Policy::PreferInstalled => true,
-                    Policy::Upgrade => !upgrade.iter().any(|u| u == name),
-                };
-                next.insert(name.clone(), self.choose(name, cs, prefer_installed)?);
-            }
-            if next == picks {
-                self.check_conflicts(&picks)?;
-                return self.order(&picks);
-            }
-            picks = next;
-        }
-        Err(error::resolve(
-            "the dependencies do not settle on one set of versions; pin versions in the request (name=V)",
-        ))
-    }
-
-    /// Requests, dependencies of the current picks, and dependencies of installed packages
-    /// that stay as they are.
-    fn constraints(&self, requests: &[Req], picks: &BTreeMap<String, Pick>) -> BTreeMap<String, Vec<Constraint>> {
-        let mut out: BTreeMap<String, Vec<Constraint>> = BTreeMap::new();
-        for r in requests {
-            out.entry(r.name.clone()).or_default().push(Constraint { req: r.clone(), origin: "requested".into() });
-        }
-        if !self.with_deps {
-            return out;
-        }
-        for (name, pick) in picks {
-            let (id, deps) = match pick {
-                Pick::Candidate(i) => (self.cands[*i].pkg.id(), self.cands[*i].pkg.depends_reqs()),
-                Pick::Installed(_) => match self.db.packages.get(name) {
-                    Some(p) => (p.meta.id(), p.meta.depends_reqs()),
-                    None => continue,
-                },
-            };
-            for d in deps {
-                out.entry(d.name.clone()).or_default().push(Constraint { req: d, origin: format!("required by {id}") });
-            }
-        }
-        for (name, p) in &self.db.packages {
-            if picks.contains_key(name) {
-                continue;
-            }
-            for d in p.meta.depends_reqs() {
-                // Only constrain names the plan touches; an installed package's own
-                // dependencies are already installed.
-                if out.contains_key(&d.name) {
-                    out.entry(d.name.clone())
-                        .or_default()
-                        .push(Constraint { req: d, origin: format!("required by installed {}", p.meta.id()) });
+        let mut queue: VecDeque<String> = VecDeque::new();
+        let mut touched: HashSet<String> = HashSet::new();
+        // Installed packages by the names they depend on, to add their constraints lazily.
+        let mut needed_by: HashMap<String, Vec<&Installed>> = HashMap::new();
+        if self.with_deps {
+            for p in self.db.packages.values() {
+                for d in p.meta.depends_reqs() {
+                    needed_by.entry(d.name).or_default().push(p);
                 }
             }
         }
-        out
+        let mut touch = |name: &str, cons: &mut HashMap<String, Vec<Constraint>>, picks: &BTreeMap<String, Pick>| {
+            if touched.insert(name.to_string()) {
+                for p in needed_by.get(name).map(Vec::as_slice).unwrap_or(&[]) {
+                    if matches!(picks.get(&p.meta.name), Some(Pick::Candidate(_))) {
+                        continue;
+                    }
+                    for d in p.meta.depends_reqs().into_iter().filter(|d| d.name == name) {
+                        let origin = format!("required by installed {}", p.meta.id());
+                        cons.entry(name.to_string()).or_default().push(Constraint { req: d, origin, from: Some(p.meta.name.clone()) });
+                    }
+                }
+            }
+        };
+        for r in requests {
+            touch(&r.name, &mut cons, &picks);
+            cons.entry(r.name.clone()).or_default().push(Constraint { req: r.clone(), origin: "requested".into(), from: None });
+            queue.push_back(r.name.clone());
+        }
+        let mut budget = 64 * (self.cands.len() + self.db.packages.len()) + 10_000;
+        while let Some(name) = queue.pop_front() {
+            budget = budget.checked_sub(1).ok_or_else(|| {
+                error::resolve("the dependencies do not settle on one set of versions; pin versions in the request (name=V)")
+            })?;
+            let prefer_installed = match policy {
+                Policy::PreferInstalled => true,
+                Policy::Upgrade => !upgrade.contains(&name),
+            };
+            let new = match cons.get(&name).filter(|c| !c.is_empty()) {
+                Some(cs) => Some(self.choose(&name, cs, prefer_installed)?),
+                None => None,
+            };
+            let old = picks.get(&name).cloned();
+            if new == old {
+                continue;
+            }
+            if let Some(old) = &old {
+                for d in self.deps_of(&name, old) {
+                    if let Some(list) = cons.get_mut(&d.name) {
+                        list.retain(|c| c.from.as_deref() != Some(name.as_str()));
+                    }
+                    queue.push_back(d.name);
+                }
+            }
+            match new {
+                Some(pick) => {
+                    let id = self.label(&name, &pick);
+                    for d in self.deps_of(&name, &pick) {
+                        touch(&d.name, &mut cons, &picks);
+                        let dep = d.name.clone();
+                        cons.entry(dep.clone()).or_default().push(Constraint {
+                            req: d,
+                            origin: format!("required by {id}"),
+                            from: Some(name.clone()),
+                        });
+                        queue.push_back(dep);
+                    }
+                    picks.insert(name, pick);
+                }
+                None => {
+                    picks.remove(&name);
+                }
+            }
+        }
+        self.check_conflicts(&picks)?;
+        self.order(&picks)
+    }
+
+    fn deps_of(&self, name: &str, pick: &Pick) -> Vec<Req> {
+        if !self.with_deps {
+            return Vec::new();
+        }
+        match pick {
+            Pick::Candidate(i) => self.cands[*i].pkg.depends_reqs(),
+            Pick::Installed(_) => self.db.packages.get(name).map(|p| p.meta.depends_reqs()).unwrap_or_default(),
+        }
     }
 
     fn choose(&self, name: &str, cs: &[Constraint], prefer_installed: bool) -> Result<Pick> {
@@ -215,17 +252,12 @@ impl<'a> Resolver<'a> {
         let names: Vec<&String> = picks.keys().collect();
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
         let deps_of = |n: &str| -> Vec<usize> {
-            if !self.with_deps {
-                return Vec::new();
-            }
-            let reqs = match &picks[n] {
-                Pick::Candidate(i) => self.cands[*i].pkg.depends_reqs(),
-                Pick::Installed(_) => self.db.packages.get(n).map(|p| p.meta.depends_reqs()).unwrap_or_default(),
-            };
-            reqs.iter().filter_map(|r| index.get(r.name.as_str()).copied()).collect()
+            self.deps_of(n, &picks[n]).iter().filter_map(|r| index.get(r.name.as_str()).copied()).collect()
         };
         let mut marks = vec![Mark::New; names.len()];
         let mut out = Vec::new();
+        // Providers can stand for several names; each package is installed once.
+        let mut emitted: HashSet<String> = HashSet::new();
         // Iterative depth-first search, so a hostile chain of 100k packages cannot overflow the stack.
         for start in 0..names.len() {
             if marks[start] != Mark::New {
@@ -240,8 +272,8 @@ impl<'a> Resolver<'a> {
                         Mark::Visiting => {
                             let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
                             let mut cycle: Vec<String> =
-                                stack[from..].iter().map(|(n, _)| self.label(names[*n], picks)).collect();
-                            cycle.push(self.label(names[next], picks));
+                                stack[from..].iter().map(|(n, _)| self.label(names[*n], &picks[names[*n]])).collect();
+                            cycle.push(self.label(names[next], &picks[names[next]]));
                             return Err(error::resolve(format!("dependency cycle: {}", cycle.join(" -> "))));
                         }
                         Mark::New => {
@@ -257,7 +289,7 @@ impl<'a> Resolver<'a> {
                     if let Pick::Candidate(i) = &picks[names[node]] {
                         let cand = self.cands[*i].clone();
                         let replaces = self.db.packages.get(&cand.pkg.name).map(|p| p.meta.version.clone());
-                        if !out.iter().any(|s: &Step| s.cand.pkg.name == cand.pkg.name) {
+                        if emitted.insert(cand.pkg.name.clone()) {
                             out.push(Step { cand, replaces });
                         }
                     }
@@ -267,8 +299,8 @@ impl<'a> Resolver<'a> {
         Ok(out)
     }
 
-    fn label(&self, name: &str, picks: &BTreeMap<String, Pick>) -> String {
-        match &picks[name] {
+    fn label(&self, name: &str, pick: &Pick) -> String {
+        match pick {
             Pick::Candidate(i) => self.cands[*i].pkg.id(),
             Pick::Installed(v) => format!("{name} {v}"),
         }

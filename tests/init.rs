@@ -265,52 +265,78 @@ fn arguments_arrive_verbatim() {
     }
 }
 
-#[test]
-fn child_starts_with_a_clean_signal_state_and_its_own_group() {
-    let root = TempDir::new("init-sigstate");
-    // Nothing blocked or ignored that alp blocked or ignored for itself, and a process
-    // group of its own (pgid = pid).
-    let script = r#"grep -E '^Sig(Blk|Ign)' /proc/self/status; echo "pgid=$(ps -o pgid= -p $$ | tr -d ' ') pid=$$""#;
-    let out = ok(alp_init(root.path()).args(["--", "sh", "-c", script]));
-    let field = |name: &str| {
-        let line = out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {out}"));
-        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
-    };
-    let bit = |sig: i32| 1u64 << (sig - 1);
-    assert_eq!(field("SigBlk:"), 0, "{out}");
-    for sig in [libc::SIGPIPE, libc::SIGTTIN, libc::SIGTTOU, libc::SIGCHLD] {
-        assert_eq!(field("SigIgn:") & bit(sig), 0, "signal {sig} left ignored: {out}");
-    }
-    let ids = out.lines().last().unwrap();
-    let (pgid, pid) = ids.split_once(' ').unwrap();
-    assert_eq!(pgid.trim_start_matches("pgid="), pid.trim_start_matches("pid="), "{out}");
+/// What `cat /proc/self/stat /proc/self/status` says about the process: its pid, process
+/// group, the terminal's foreground group, and its blocked and ignored signal sets.
+struct ProcState {
+    pid: String,
+    pgrp: String,
+    tpgid: String,
+    blocked: u64,
+    ignored: u64,
 }
 
-/// Runs `shell_line` (where `ALP` stands for `alp --root ROOT`) in a pseudo-terminal with
-/// util-linux `script`; returns the child's (terminal foreground group, own group).
-fn in_terminal(root: &Path, shell_line: &str) -> Option<(String, String)> {
+const SHOW_STATE: [&str; 3] = ["cat", "/proc/self/stat", "/proc/self/status"];
+
+fn proc_state(out: &str) -> ProcState {
+    let stat = out.lines().find(|l| l.contains(" (cat) ")).unwrap_or_else(|| panic!("no stat line in {out:?}"));
+    let (pid, rest) = stat.split_once(" (").unwrap();
+    let fields: Vec<&str> = rest.rsplit_once(") ").unwrap().1.split_whitespace().collect();
+    let mask = |name: &str| {
+        let line = out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {out:?}"));
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    ProcState {
+        pid: pid.trim().to_string(),
+        pgrp: fields[2].to_string(),
+        tpgid: fields[5].to_string(),
+        blocked: mask("SigBlk:"),
+        ignored: mask("SigIgn:"),
+    }
+}
+
+/// Nothing blocked, and none of the signals alp blocks or ignores for itself left ignored.
+#[track_caller]
+fn assert_clean_signals(st: &ProcState) {
+    assert_eq!(st.blocked, 0, "signals left blocked: {:#x}", st.blocked);
+    for sig in [libc::SIGPIPE, libc::SIGTTIN, libc::SIGTTOU, libc::SIGCHLD, libc::SIGTERM, libc::SIGINT] {
+        assert_eq!(st.ignored & (1u64 << (sig - 1)), 0, "signal {sig} left ignored: {:#x}", st.ignored);
+    }
+}
+
+#[test]
+fn child_starts_with_a_clean_signal_state_in_its_own_group() {
+    let root = TempDir::new("init-sigstate");
+    for cmd in [alp_init(root.path()), alp_pid1(root.path())] {
+        let mut cmd = cmd;
+        let st = proc_state(&ok(cmd.arg("--").args(SHOW_STATE)));
+        assert_clean_signals(&st);
+        assert_eq!(st.pgrp, st.pid, "the child should lead its own process group");
+    }
+}
+
+/// Runs `shell_line` (where `ALP` stands for `alp --root ROOT init -- cat ...`) in a
+/// pseudo-terminal with util-linux `script`; `None` when `script` is not installed.
+fn in_terminal(root: &Path, shell_line: &str) -> Option<ProcState> {
     Command::new("script").arg("--version").output().ok()?;
-    let report = r#"init -- sh -c 'echo "fg=$(ps -o tpgid= -p $$ | tr -d " ") pgid=$(ps -o pgid= -p $$ | tr -d " ")"'"#;
-    let alp = format!("{} --root {} {report}", bin(), root.display());
+    let alp = format!("{} --root {} init -- {}", bin(), root.display(), SHOW_STATE.join(" "));
     let o =
         run(Command::new("script").args(["-qec", &shell_line.replace("ALP", &alp), "/dev/null"]).stdin(Stdio::null()));
-    let out = stdout(&o);
-    let line = out.lines().find(|l| l.starts_with("fg=")).unwrap_or_else(|| panic!("no output: {out} {}", stderr(&o)));
-    let (fg, pgid) = line.trim().split_once(' ').unwrap();
-    Some((fg.trim_start_matches("fg=").to_string(), pgid.trim_start_matches("pgid=").to_string()))
+    Some(proc_state(&stdout(&o)))
 }
 
 #[test]
 fn child_gets_the_terminal_foreground_but_never_steals_it() {
     let root = TempDir::new("init-tty");
-    let Some((fg, pgid)) = in_terminal(root.path(), "ALP") else {
+    let Some(st) = in_terminal(root.path(), "ALP") else {
         eprintln!("skipped: util-linux 'script' is not installed");
         return;
     };
-    assert_eq!(fg, pgid, "the child should own the terminal's foreground");
+    assert_eq!(st.tpgid, st.pgrp, "the child should own the terminal's foreground");
+    assert_eq!(st.pgrp, st.pid);
+    assert_clean_signals(&st);
     // Started as a background job (job control on), alp leaves the terminal to the shell.
-    let (fg, pgid) = in_terminal(root.path(), "set -m; ALP & wait").unwrap();
-    assert_ne!(fg, pgid, "a background alp handed the terminal to its child");
+    let st = in_terminal(root.path(), "set -m; ALP & wait").unwrap();
+    assert_ne!(st.tpgid, st.pgrp, "a background alp handed the terminal to its child");
 }
 
 #[test]

@@ -10,16 +10,19 @@ use crate::timefmt;
 use crate::version;
 use miniserde::json::Value;
 
-/// The newest version of each package name (the first repository wins ties).
+/// The newest version of each package name (the first repository wins ties), by name.
 fn newest(cands: Vec<Candidate>) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = Vec::new();
+    let mut by_name: std::collections::HashMap<String, Candidate> = std::collections::HashMap::new();
     for c in cands {
-        match out.iter_mut().find(|o| o.pkg.name == c.pkg.name) {
+        match by_name.get_mut(&c.pkg.name) {
             Some(o) if version::compare(&c.pkg.version, &o.pkg.version).is_gt() => *o = c,
             Some(_) => {}
-            None => out.push(c),
+            None => {
+                by_name.insert(c.pkg.name.clone(), c);
+            }
         }
     }
+    let mut out: Vec<Candidate> = by_name.into_values().collect();
     out.sort_by(|a, b| a.pkg.name.cmp(&b.pkg.name));
     out
 }
