@@ -58,7 +58,7 @@ PY
 
 root=$work/root
 cache=$work/cache
-prep="bash -c 'rm -rf $root $cache && mkdir -p $root'"
+prep="bash -c 'rm -rf $root $cache && sync && mkdir -p $root'"
 results=$work/results
 mkdir -p "$results"
 
@@ -75,7 +75,7 @@ bench_one() { # name
 }
 
 rss() { # command... -> peak RSS in KiB
-    rm -rf "$root" "$cache"; mkdir -p "$root"
+    rm -rf "$root" "$cache"; sync; mkdir -p "$root"
     /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }'
 }
 

@@ -4,6 +4,7 @@
 //! discarded, leaving the root as it was.
 
 pub mod path;
+pub mod writer;
 
 use crate::db::state::FileRec;
 use crate::error::{self, Result};
@@ -12,9 +13,9 @@ use crate::repo::index::Package;
 use crate::verify::digest::hex;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufReader, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
@@ -125,7 +126,10 @@ enum Kind {
 }
 
 /// One archive being unpacked into staging.
-struct Unpacker<'a> {
+struct Unpacker<'a, 'w> {
+    writers: &'a mut writer::Writers<'w>,
+    /// Hard links to make once their targets are written: (link index, target index).
+    links: Vec<(usize, usize)>,
     root: &'a Path,
     root_real: PathBuf,
     label: &'a str,
@@ -152,43 +156,83 @@ pub fn unpack(
     claims: &Claims,
 ) -> Result<Staged> {
     let root_real = fs::canonicalize(root).map_err(|e| error::io_at("resolving the root", root, e))?;
-    let mut u = Unpacker {
-        root,
-        root_real,
-        label,
-        package,
-        opts,
-        claims,
-        members: HashMap::new(),
-        ready_dirs: HashSet::new(),
-        staged: Staged { package: package.to_string(), ..Staged::default() },
-        buf: vec![0; BUF],
-        total: 0,
-    };
-    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
-    let mut archive = tar::Archive::new(gz);
-    let result = u.run(&mut archive);
-    // Drain what follows the tar end marker (padding, the gzip trailer) so the gzip CRC
-    // and the caller's digest cover the whole file.
-    let result = result.and_then(|()| {
-        std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map(|_| ()).map_err(|e| u.read_error(e))
-    });
-    match result {
-        Ok(()) => Ok(u.staged),
-        Err(e) => {
-            u.staged.discard(root);
-            Err(e)
+    let shared = writer::Shared::new();
+    std::thread::scope(|scope| {
+        let mut writers = writer::Writers::spawn(scope, &shared, writer::count());
+        let mut u = Unpacker {
+            writers: &mut writers,
+            links: Vec::new(),
+            root,
+            root_real,
+            label,
+            package,
+            opts,
+            claims,
+            members: HashMap::new(),
+            ready_dirs: HashSet::new(),
+            staged: Staged { package: package.to_string(), ..Staged::default() },
+            buf: vec![0; BUF],
+            total: 0,
+        };
+        let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
+        let mut archive = tar::Archive::new(gz);
+        let result = u.run(&mut archive);
+        // Drain what follows the tar end marker (padding, the gzip trailer) so the gzip CRC
+        // and the caller's digest cover the whole file.
+        let result = result.and_then(|()| {
+            std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map(|_| ()).map_err(|e| read_error(label, e))
+        });
+        let mut staged = std::mem::take(&mut u.staged);
+        let links = std::mem::take(&mut u.links);
+        let hashes = writers.finish();
+        // A writer's failure (disk full, permissions) is the cause when there is one.
+        let result = match (shared.take_error(), result) {
+            (Some(_), Err(r)) if r.msg != WRITER_STOPPED => Err(r),
+            (Some(e), _) => Err(e),
+            (None, r) => r,
+        };
+        let result = result.and_then(|()| {
+            for (idx, sha256) in hashes {
+                staged.files[idx].rec.sha256 = sha256;
+            }
+            make_links(root, &mut staged, &links)
+        });
+        match result {
+            Ok(()) => Ok(staged),
+            Err(e) => {
+                staged.discard(root);
+                Err(e)
+            }
         }
-    }
+    })
 }
 
-impl Unpacker<'_> {
+/// Marks "stopped because a writer failed"; replaced by the writer's own error.
+const WRITER_STOPPED: &str = "a file writer failed";
+
+fn read_error(label: &str, e: std::io::Error) -> error::Error {
+    error::bad_input(format!("{label}: archive is corrupt or truncated ({})", error::plain_io(&e)))
+}
+
+/// Hard links, made once every file is written, to the staged file they name.
+fn make_links(root: &Path, staged: &mut Staged, links: &[(usize, usize)]) -> Result<()> {
+    for &(link, target) in links {
+        let from = root.join(&staged.files[target].staged);
+        let to = root.join(&staged.files[link].staged);
+        let _ = fs::remove_file(&to);
+        fs::hard_link(&from, &to).map_err(|e| error::io_at("creating hard link", &to, e))?;
+        staged.files[link].rec.sha256 = staged.files[target].rec.sha256.clone();
+    }
+    Ok(())
+}
+
+impl Unpacker<'_, '_> {
     fn refuse(&self, member: &str, why: &str) -> error::Error {
         error::bad_input(format!("{}: refusing member '{member}': {why}", self.label))
     }
 
     fn read_error(&self, e: std::io::Error) -> error::Error {
-        error::bad_input(format!("{}: archive is corrupt or truncated ({})", self.label, error::plain_io(&e)))
+        read_error(self.label, e)
     }
 
     fn run<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<()> {
@@ -362,27 +406,25 @@ impl Unpacker<'_> {
 
     fn regular(&mut self, rel: &str, mode: u32, mtime: u64, entry: &mut tar::Entry<impl Read>) -> Result<()> {
         let staged = self.prepare(rel, Kind::File)?;
+        if self.writers.failed() {
+            return Err(error::io_msg(WRITER_STOPPED));
+        }
         let mode = if self.opts.allow_setuid { mode } else { mode & !0o6000 };
-        let sha256 = self.write_file(&staged, mode, mtime, entry)?;
+        let idx = self.staged.files.len();
         self.staged.size += entry.size();
-        self.members.insert(rel.to_string(), (Kind::File, self.staged.files.len()));
-        self.staged.files.push(StagedFile { staged, rec: FileRec { path: rel.to_string(), sha256, mode, link: None } });
-        Ok(())
+        self.members.insert(rel.to_string(), (Kind::File, idx));
+        // Listed before the first byte, so a discard removes it whatever happens next.
+        let abs = self.root.join(&staged);
+        self.staged.files.push(StagedFile { staged, rec: FileRec { path: rel.to_string(), sha256: String::new(), mode, link: None } });
+        let written = self.writers.file(idx, abs, mode, mtime, entry);
+        written.map_err(|e| if self.writers.failed() { error::io_msg(WRITER_STOPPED) } else { self.read_error(e) })
     }
 
     /// Writes one staged file with a fresh, exclusive create (never through a planted
     /// symlink), hashing as it goes. Returns the content's SHA-256.
     fn write_file(&mut self, staged: &str, mode: u32, mtime: u64, data: &mut impl Read) -> Result<String> {
         let abs = self.root.join(staged);
-        let _ = fs::remove_file(&abs);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&abs)
-            .map_err(|e| error::io_at("creating", &abs, e))?;
-        // Listed before the first byte, so a failure below still removes it.
+        let mut file = writer::create(&abs)?;
         let mut hasher = Sha256::new();
         let result = (|| -> Result<()> {
             loop {
@@ -421,22 +463,19 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    /// Hard links may only point at a regular file earlier in the same archive.
+    /// Hard links may only point at a regular file earlier in the same archive. The link is
+    /// made after the writers finish, when its target is surely complete.
     fn hard_link(&mut self, rel: &str, target: &str) -> Result<()> {
         let Some(&(Kind::File, idx)) = self.members.get(target) else {
-            return Err(
-                self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package"))
-            );
+            return Err(self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package")));
         };
         let staged = self.prepare(rel, Kind::File)?;
-        let from = self.root.join(&self.staged.files[idx].staged);
-        let abs = self.root.join(&staged);
-        let _ = fs::remove_file(&abs);
-        fs::hard_link(&from, &abs).map_err(|e| error::io_at("creating hard link", &abs, e))?;
         let mut rec = self.staged.files[idx].rec.clone();
         rec.path = rel.to_string();
-        self.members.insert(rel.to_string(), (Kind::File, self.staged.files.len()));
+        let link = self.staged.files.len();
+        self.members.insert(rel.to_string(), (Kind::File, link));
         self.staged.files.push(StagedFile { staged, rec });
+        self.links.push((link, idx));
         Ok(())
     }
 }

@@ -1,0 +1,213 @@
+//! Writing staged files on worker threads. The archive is read in order on one thread; each
+//! regular file's bytes go, in 64 KiB blocks, to one of a few writers that create the staging
+//! file, hash it and set its mode and time. Creating files is mostly kernel time, so spreading
+//! it over the cores is what makes archives of many small files fast. Blocks are recycled and
+//! the queues are short, so memory stays flat.
+
+use crate::error::{self, Result};
+use crate::verify::digest::hex;
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Mutex, OnceLock};
+use std::thread::{Scope, ScopedJoinHandle};
+use std::time::{Duration, UNIX_EPOCH};
+
+const BLOCK: usize = 64 * 1024;
+/// Blocks queued per writer.
+const DEPTH: usize = 8;
+
+enum Job {
+    Open { idx: usize, path: PathBuf, mode: u32, mtime: u64 },
+    Data(Vec<u8>),
+    Close,
+}
+
+/// State the writers share with the reading thread.
+pub struct Shared {
+    failed: AtomicBool,
+    error: Mutex<Option<error::Error>>,
+}
+
+impl Shared {
+    pub fn new() -> Shared {
+        Shared { failed: AtomicBool::new(false), error: Mutex::new(None) }
+    }
+
+    fn fail(&self, e: error::Error) {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(e);
+        self.failed.store(true, Ordering::SeqCst);
+    }
+
+    /// The first error a writer hit, if any.
+    pub fn take_error(&self) -> Option<error::Error> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared::new()
+    }
+}
+
+/// The reading thread's handle on the writers.
+pub struct Writers<'scope> {
+    queues: Vec<SyncSender<Job>>,
+    handles: Vec<ScopedJoinHandle<'scope, Vec<(usize, String)>>>,
+    recycled: Receiver<Vec<u8>>,
+    next: usize,
+    shared: &'scope Shared,
+}
+
+impl<'scope> Writers<'scope> {
+    pub fn spawn(scope: &'scope Scope<'scope, '_>, shared: &'scope Shared, count: usize) -> Writers<'scope> {
+        let (give_back, recycled) = sync_channel::<Vec<u8>>(count * (DEPTH + 2));
+        let mut queues = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..count {
+            let (tx, rx) = sync_channel::<Job>(DEPTH);
+            let give_back = give_back.clone();
+            handles.push(scope.spawn(move || write_jobs(rx, shared, give_back)));
+            queues.push(tx);
+        }
+        Writers { queues, handles, recycled, next: 0, shared }
+    }
+
+    /// Whether a writer has failed (the reader should stop).
+    pub fn failed(&self) -> bool {
+        self.shared.failed.load(Ordering::SeqCst)
+    }
+
+    /// Streams `data` into a new staging file at `path`, on one writer. A read error is
+    /// returned as is; a writer's own failure shows up in `failed()` / `Shared::take_error`.
+    pub fn file(&mut self, idx: usize, path: PathBuf, mode: u32, mtime: u64, data: &mut impl Read) -> io::Result<()> {
+        let queue = &self.queues[self.next];
+        self.next = (self.next + 1) % self.queues.len();
+        let gone = || io::Error::other("a file writer stopped");
+        queue.send(Job::Open { idx, path, mode, mtime }).map_err(|_| gone())?;
+        let result = loop {
+            let mut block = self.recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BLOCK));
+            block.resize(BLOCK, 0);
+            match fill(data, &mut block) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    block.truncate(n);
+                    queue.send(Job::Data(block)).map_err(|_| gone())?;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        // Closed even after a read error, so the writer is ready for the next file (the
+        // staging file is removed with the rest on discard).
+        queue.send(Job::Close).map_err(|_| gone())?;
+        result
+    }
+
+    /// Waits for every file to be written; returns (index, sha256) for each.
+    pub fn finish(self) -> Vec<(usize, String)> {
+        drop(self.queues);
+        let mut out = Vec::new();
+        for h in self.handles {
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        out
+    }
+}
+
+fn fill(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match src.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// One open staging file.
+struct Open {
+    idx: usize,
+    path: PathBuf,
+    mode: u32,
+    mtime: u64,
+    file: File,
+    hasher: Sha256,
+}
+
+fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>) -> Vec<(usize, String)> {
+    let mut done = Vec::new();
+    let mut current: Option<Open> = None;
+    for job in rx {
+        match job {
+            Job::Open { idx, path, mode, mtime } => {
+                current = None;
+                if shared.failed.load(Ordering::SeqCst) {
+                    continue;
+                }
+                match create(&path) {
+                    Ok(file) => current = Some(Open { idx, path, mode, mtime, file, hasher: Sha256::new() }),
+                    Err(e) => shared.fail(e),
+                }
+            }
+            Job::Data(block) => {
+                if let Some(open) = &mut current {
+                    open.hasher.update(&block);
+                    if let Err(e) = open.file.write_all(&block) {
+                        shared.fail(error::io_at("writing", &open.path, e));
+                        current = None;
+                    }
+                }
+                let _ = give_back.try_send(block);
+            }
+            Job::Close => {
+                if let Some(open) = current.take() {
+                    match finish_file(&open) {
+                        Ok(()) => done.push((open.idx, hex(&open.hasher.finalize()))),
+                        Err(e) => shared.fail(e),
+                    }
+                }
+            }
+        }
+    }
+    done
+}
+
+/// A fresh, exclusive create that never follows a planted symlink; a stale staging file
+/// from an interrupted run is replaced.
+pub fn create(path: &std::path::Path) -> Result<File> {
+    let open = || {
+        OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(path);
+            open()
+        }
+        other => other,
+    }
+    .map_err(|e| error::io_at("creating", path, e))
+}
+
+fn finish_file(open: &Open) -> Result<()> {
+    // The create used 0600; files keep exactly the archive's mode (setuid already stripped).
+    open.file.set_permissions(fs::Permissions::from_mode(open.mode)).map_err(|e| error::io_at("setting mode of", &open.path, e))?;
+    if open.mtime > 0 {
+        let _ = open.file.set_modified(UNIX_EPOCH + Duration::from_secs(open.mtime));
+    }
+    Ok(())
+}
+
+/// How many writers: one per core, at least two, at most four.
+pub fn count() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4))
+}
