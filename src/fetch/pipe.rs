@@ -3,7 +3,7 @@
 //! memory stays at a few fixed 64 KiB blocks whatever the archive's size.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 const BLOCK: usize = 64 * 1024;
@@ -26,13 +26,14 @@ pub fn spawn<'scope, R: Read + Send + 'scope>(
     mut src: R,
 ) -> (PipeReader, ScopedJoinHandle<'scope, R>) {
     let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(DEPTH);
+    // A fixed set of blocks circulates between the threads: nothing is allocated per block.
     let (recycle, reuse) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    for _ in 0..DEPTH + 2 {
+        let _ = recycle.try_send(vec![0; BLOCK]);
+    }
     let handle = scope.spawn(move || {
-        loop {
-            let mut buf = match reuse.try_recv() {
-                Ok(b) => b,
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(BLOCK),
-            };
+        // Waits for the reader to hand a block back; ends once the reader is gone.
+        while let Ok(mut buf) = reuse.recv() {
             buf.resize(BLOCK, 0);
             let (n, failed) = fill(&mut src, &mut buf);
             if n > 0 {

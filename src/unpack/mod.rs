@@ -140,6 +140,8 @@ struct Unpacker<'a, 'w> {
     members: HashMap<String, (Kind, usize)>,
     /// Directories known to exist as real directories under the root.
     ready_dirs: HashSet<String>,
+    /// Directories this unpack created (so they were empty).
+    fresh_dirs: HashSet<String>,
     staged: Staged,
     buf: Vec<u8>,
     total: u64,
@@ -170,6 +172,7 @@ pub fn unpack(
             claims,
             members: HashMap::new(),
             ready_dirs: HashSet::new(),
+            fresh_dirs: HashSet::new(),
             staged: Staged { package: package.to_string(), ..Staged::default() },
             buf: vec![0; BUF],
             total: 0,
@@ -377,6 +380,7 @@ impl Unpacker<'_, '_> {
                 Ok(()) => {
                     let _ = fs::set_permissions(&abs, fs::Permissions::from_mode(mode));
                     self.staged.created.push(abs);
+                    self.fresh_dirs.insert(rel.to_string());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && abs.is_dir() => {}
                 Err(e) => return Err(error::io_at("creating directory", &abs, e)),
@@ -398,7 +402,8 @@ impl Unpacker<'_, '_> {
         if !dir.is_empty() {
             self.ensure_dir(dir, 0o755)?;
         }
-        if fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.is_dir()) {
+        // A directory this unpack just made holds nothing but what we stage into it.
+        if !self.fresh_dirs.contains(dir) && fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.is_dir()) {
             return Err(self.refuse(rel, "a directory with that name exists"));
         }
         Ok(if dir.is_empty() { format!("{STAGING_PREFIX}{name}") } else { format!("{dir}/{STAGING_PREFIX}{name}") })

@@ -167,11 +167,11 @@ pub fn member_path(raw: &Path, archive: &str) -> Result<String> {
 }
 
 /// The name as an error message shows it: control characters escaped (a hostile name must
-/// not move the cursor or hide in a log), cut to 120 characters.
+/// not move the cursor or hide in a log), cut after 120 bytes.
 fn truncate(s: &str) -> String {
     let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i == 120 {
+    for c in s.chars() {
+        if out.len() >= 120 {
             out.push('…');
             break;
         }
