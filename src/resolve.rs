@@ -50,7 +50,6 @@ pub struct Resolver<'a> {
     with_deps: bool,
 }
 
-
 impl<'a> Resolver<'a> {
     pub fn new(cands: &'a [Candidate], db: &'a Db, with_deps: bool) -> Resolver<'a> {
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -100,20 +99,30 @@ impl<'a> Resolver<'a> {
                     }
                     for d in p.meta.depends_reqs().into_iter().filter(|d| d.name == name) {
                         let origin = format!("required by installed {}", p.meta.id());
-                        cons.entry(name.to_string()).or_default().push(Constraint { req: d, origin, from: Some(p.meta.name.clone()) });
+                        cons.entry(name.to_string()).or_default().push(Constraint {
+                            req: d,
+                            origin,
+                            from: Some(p.meta.name.clone()),
+                        });
                     }
                 }
             }
         };
         for r in requests {
             touch(&r.name, &mut cons, &picks);
-            cons.entry(r.name.clone()).or_default().push(Constraint { req: r.clone(), origin: "requested".into(), from: None });
+            cons.entry(r.name.clone()).or_default().push(Constraint {
+                req: r.clone(),
+                origin: "requested".into(),
+                from: None,
+            });
             queue.push_back(r.name.clone());
         }
         let mut budget = 64 * (self.cands.len() + self.db.packages.len()) + 10_000;
         while let Some(name) = queue.pop_front() {
             budget = budget.checked_sub(1).ok_or_else(|| {
-                error::resolve("the dependencies do not settle on one set of versions; pin versions in the request (name=V)")
+                error::resolve(
+                    "the dependencies do not settle on one set of versions; pin versions in the request (name=V)",
+                )
             })?;
             let prefer_installed = match policy {
                 Policy::PreferInstalled => true,

@@ -25,6 +25,9 @@ pub const BUF: usize = 64 * 1024;
 /// `.ALP/package.json` larger than this is refused.
 const MAX_META: u64 = 1 << 20;
 const MAX_ENTRIES: u64 = 2_000_000;
+/// Zero padding after the tar end marker (GNU tar pads to 10 KiB records) is normal; a
+/// stream that goes on for more than this after the end is a bomb or garbage.
+const MAX_TRAILER: u64 = 1 << 20;
 
 /// Per-archive rules.
 pub struct Options {
@@ -40,7 +43,7 @@ pub struct Claims {
     /// Packages this transaction replaces or removes: their files are free to take.
     replacing: HashSet<String>,
     /// Paths claimed by packages staged in this transaction.
-    planned: Mutex<HashMap<String, String>>,
+    planned: Mutex<HashMap<String, (String, bool)>>,
 }
 
 impl Claims {
@@ -57,16 +60,49 @@ impl Claims {
                 "{package} would overwrite /{path}, which belongs to installed package {owner}"
             )));
         }
+        self.claim_planned(path, package, false)
+    }
+
+    /// Records a directory the package needs, so no other package of this transaction may
+    /// put a file there (the commit could not rename a file over a directory).
+    fn claim_dir(&self, path: &str, package: &str) -> Result<()> {
+        self.claim_planned(path, package, true)
+    }
+
+    fn claim_planned(&self, path: &str, package: &str, dir: bool) -> Result<()> {
         let mut planned = self.planned.lock().unwrap_or_else(|p| p.into_inner());
+        let clash = |at: &str, other: &str, other_dir: bool| {
+            let (file_pkg, dir_pkg) = if other_dir { (package, other) } else { (other, package) };
+            error::conflict(format!(
+                "{file_pkg} has a file at /{at} where {dir_pkg} has a directory; they cannot be installed together"
+            ))
+        };
         match planned.get(path) {
-            Some(other) if other != package => Err(error::conflict(format!(
-                "{package} and {other} both contain /{path}; they cannot be installed together"
-            ))),
-            _ => {
-                planned.insert(path.to_string(), package.to_string());
-                Ok(())
+            Some((other, other_dir)) if other != package => {
+                if !dir && !*other_dir {
+                    return Err(error::conflict(format!(
+                        "{package} and {other} both contain /{path}; they cannot be installed together"
+                    )));
+                }
+                if dir != *other_dir {
+                    return Err(clash(path, other, *other_dir));
+                }
             }
+            _ => {}
         }
+        // Nothing may sit below another package's file.
+        let mut end = 0;
+        while let Some(i) = path[end..].find('/') {
+            end += i;
+            if let Some((other, false)) = planned.get(&path[..end])
+                && other != package
+            {
+                return Err(clash(&path[..end], other, false));
+            }
+            end += 1;
+        }
+        planned.entry(path.to_string()).or_insert((package.to_string(), dir));
+        Ok(())
     }
 }
 
@@ -183,7 +219,14 @@ pub fn unpack(
         // Drain what follows the tar end marker (padding, the gzip trailer) so the gzip CRC
         // and the caller's digest cover the whole file.
         let result = result.and_then(|()| {
-            std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map(|_| ()).map_err(|e| read_error(label, e))
+            let mut rest = archive.into_inner().take(MAX_TRAILER + 1);
+            let n = std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| read_error(label, e))?;
+            if n > MAX_TRAILER {
+                return Err(error::bad_input(format!(
+                    "{label}: more than 1 MiB of data after the end of the tar archive; refusing"
+                )));
+            }
+            Ok(())
         });
         let mut staged = std::mem::take(&mut u.staged);
         let links = std::mem::take(&mut u.links);
@@ -239,15 +282,14 @@ impl Unpacker<'_, '_> {
     }
 
     fn run<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<()> {
-        let entries = archive.entries().map_err(|e| self.read_error(e))?;
+        let members = path::Members::new(archive).map_err(|e| self.read_error(e))?;
         let mut count = 0u64;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| self.read_error(e))?;
+        for member in members {
+            let path::Member { mut entry, path: raw, link } = member.map_err(|e| self.read_error(e))?;
             count += 1;
             if count > MAX_ENTRIES {
                 return Err(error::bad_input(format!("{}: more than {MAX_ENTRIES} members", self.label)));
             }
-            let raw = entry.path().map_err(|e| self.read_error(e))?.into_owned();
             let rel = path::member_path(&raw, self.label)?;
             if rel.is_empty() {
                 continue;
@@ -274,15 +316,13 @@ impl Unpacker<'_, '_> {
                 tar::EntryType::Directory => self.directory(&rel, mode)?,
                 tar::EntryType::Regular | tar::EntryType::Continuous => self.regular(&rel, mode, mtime, &mut entry)?,
                 tar::EntryType::Symlink => {
-                    let target = entry.link_name().map_err(|e| self.read_error(e))?;
-                    let target = target.ok_or_else(|| self.refuse(&rel, "symlink without a target"))?;
+                    let target = link.ok_or_else(|| self.refuse(&rel, "symlink without a target"))?;
                     let target =
                         target.to_str().ok_or_else(|| self.refuse(&rel, "symlink target is not UTF-8"))?.to_string();
                     self.symlink(&rel, &target)?
                 }
                 tar::EntryType::Link => {
-                    let target = entry.link_name().map_err(|e| self.read_error(e))?;
-                    let target = target.ok_or_else(|| self.refuse(&rel, "hard link without a target"))?;
+                    let target = link.ok_or_else(|| self.refuse(&rel, "hard link without a target"))?;
                     let target = path::member_path(&target, self.label)?;
                     self.hard_link(&rel, &target)?
                 }
@@ -314,8 +354,8 @@ impl Unpacker<'_, '_> {
                 }
                 let hook = &rel[5..];
                 let dir = format!("var/lib/alp/scripts/{}", self.package);
-                let dir_abs = self.root.join(&dir);
-                fs::create_dir_all(&dir_abs).map_err(|e| error::io_at("creating", &dir_abs, e))?;
+                // The same checks as any directory: never through a symlink out of the root.
+                self.ensure_dir(&dir, 0o755)?;
                 let staged = format!("{dir}/{STAGING_PREFIX}{hook}");
                 self.write_file(&staged, 0o755, 0, entry)?;
                 self.staged.hooks.push((hook.to_string(), staged, format!("{dir}/{hook}")));
@@ -386,6 +426,7 @@ impl Unpacker<'_, '_> {
                 Err(e) => return Err(error::io_at("creating directory", &abs, e)),
             },
         }
+        self.claims.claim_dir(rel, self.package)?;
         self.ready_dirs.insert(rel.to_string());
         self.staged.dirs.push(rel.to_string());
         Ok(())
@@ -420,7 +461,10 @@ impl Unpacker<'_, '_> {
         self.members.insert(rel.to_string(), (Kind::File, idx));
         // Listed before the first byte, so a discard removes it whatever happens next.
         let abs = self.root.join(&staged);
-        self.staged.files.push(StagedFile { staged, rec: FileRec { path: rel.to_string(), sha256: String::new(), mode, link: None } });
+        self.staged.files.push(StagedFile {
+            staged,
+            rec: FileRec { path: rel.to_string(), sha256: String::new(), mode, link: None },
+        });
         let written = self.writers.file(idx, abs, mode, mtime, entry);
         written.map_err(|e| if self.writers.failed() { error::io_msg(WRITER_STOPPED) } else { self.read_error(e) })
     }
@@ -472,7 +516,9 @@ impl Unpacker<'_, '_> {
     /// made after the writers finish, when its target is surely complete.
     fn hard_link(&mut self, rel: &str, target: &str) -> Result<()> {
         let Some(&(Kind::File, idx)) = self.members.get(target) else {
-            return Err(self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package")));
+            return Err(
+                self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package"))
+            );
         };
         let staged = self.prepare(rel, Kind::File)?;
         let mut rec = self.staged.files[idx].rec.clone();
@@ -492,9 +538,9 @@ pub fn read_metadata(file: File, label: &str) -> Result<Option<Package>> {
     let mut archive = tar::Archive::new(gz);
     let bad =
         |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        let p = entry.path().map_err(bad)?.to_string_lossy().trim_start_matches("./").to_string();
+    for member in path::Members::new(&mut archive).map_err(bad)? {
+        let path::Member { mut entry, path, .. } = member.map_err(bad)?;
+        let p = path.to_string_lossy().trim_start_matches("./").to_string();
         if p == ".ALP/package.json" {
             if entry.size() > MAX_META {
                 return Err(error::bad_input(format!("{label}: .ALP/package.json is larger than 1 MiB")));

@@ -48,7 +48,12 @@ impl<'a, R: Read> Members<'a, R> {
             };
             let mut entry = entry?;
             let kind = entry.header().entry_type();
-            let slot = if kind.is_gnu_longname() {
+            // Like the tar crate (and so like `tar tvf`), only ustar and GNU headers carry
+            // extensions; an old-style header typed 'x' is an ordinary (unsupported) member.
+            let modern = entry.header().as_ustar().is_some() || entry.header().as_gnu().is_some();
+            let slot = if !modern {
+                break entry;
+            } else if kind.is_gnu_longname() {
                 &mut long_name
             } else if kind.is_gnu_longlink() {
                 &mut long_link
@@ -261,6 +266,21 @@ mod tests {
         let got = names(t).unwrap();
         let want = [("gnu/a", None), ("p/b", None), ("l", Some(PathBuf::from("t")))];
         assert_eq!(got, want.map(|(p, l)| (PathBuf::from(p), l)));
+    }
+
+    #[test]
+    fn an_old_style_header_typed_x_is_a_member_not_a_pax_header() {
+        // Found by the `members` fuzz target: the tar crate reads this as a member named
+        // by its header, and so must we (no parser differential).
+        let mut h = tar::Header::new_old();
+        h.set_entry_type(tar::EntryType::XHeader);
+        h.set_path("x").unwrap();
+        h.set_size(12);
+        h.set_cksum();
+        let mut t = with_data(h.as_bytes().to_vec(), b"12 path=p/b\n");
+        t.extend(header(tar::EntryType::Regular, "short", 0));
+        let got = names(t).unwrap();
+        assert_eq!(got, [(PathBuf::from("x"), None), (PathBuf::from("short"), None)]);
     }
 
     #[test]

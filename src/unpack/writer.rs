@@ -200,9 +200,7 @@ fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>
 /// A fresh, exclusive create that never follows a planted symlink; a stale staging file
 /// from an interrupted run is replaced.
 pub fn create(path: &std::path::Path) -> Result<File> {
-    let open = || {
-        OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)
-    };
+    let open = || OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path);
     match open() {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let _ = fs::remove_file(path);
@@ -215,7 +213,9 @@ pub fn create(path: &std::path::Path) -> Result<File> {
 
 fn finish_file(open: &Open) -> Result<()> {
     // The create used 0600; files keep exactly the archive's mode (setuid already stripped).
-    open.file.set_permissions(fs::Permissions::from_mode(open.mode)).map_err(|e| error::io_at("setting mode of", &open.path, e))?;
+    open.file
+        .set_permissions(fs::Permissions::from_mode(open.mode))
+        .map_err(|e| error::io_at("setting mode of", &open.path, e))?;
     if open.mtime > 0 {
         let _ = open.file.set_modified(UNIX_EPOCH + Duration::from_secs(open.mtime));
     }
