@@ -99,6 +99,9 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
         let mut req = minreq::get(url.as_str())
             .with_timeout(deadline)
             .with_follow_redirects(false)
+            // A server that never ends its status line or headers must not fill memory.
+            .with_max_status_line_length(Some(8 * 1024))
+            .with_max_headers_size(Some(64 * 1024))
             .with_header("User-Agent", concat!("alp/", env!("CARGO_PKG_VERSION")));
         if let Some(tag) = etag {
             req = req.with_header("If-None-Match", tag);
