@@ -124,7 +124,7 @@ fn doctor_finds_mode_changes_missing_dependencies_and_an_unfinished_journal() {
     );
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/legacy/greeter-1.2.0.alp");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy/greeter-1.2.0.alp");
     let prefix = TempDir::new("admin-prefix");
     ok(alp(s.root.path()).env("ALP_TEST_PREFIX", prefix.path()).arg("install-local").arg(fixture));
     let (human, _) = doctor_fails(s.root.path());

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 /// The old tool's files, as the rest of the suite finds them.
 fn legacy() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/legacy")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy")
 }
 
 /// An unencrypted key pair made by `alp key generate`; returns (secret, public, key id).

@@ -123,7 +123,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/legacy");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy");
         std::fs::read_to_string(dir.join(name)).expect("fixture")
     }
 
