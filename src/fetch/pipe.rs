@@ -61,7 +61,7 @@ pub fn spawn<'scope, R: Read + Send + 'scope>(
 
 /// Reads until `buf` is full or the source ends, so blocks travel full. Returns the bytes
 /// read and the error that stopped it, if any (sent after those bytes).
-fn fill(src: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+pub fn fill(src: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match src.read(&mut buf[n..]) {

@@ -100,19 +100,17 @@ impl<'scope> Writers<'scope> {
         let result = loop {
             let mut block = self.recycled.recv().map_err(|_| gone())?;
             block.resize(BLOCK, 0);
-            match fill(data, &mut block) {
-                Ok(0) => {
-                    self.put_back(block);
-                    break Ok(());
-                }
-                Ok(n) => {
-                    block.truncate(n);
-                    queue.send(Job::Data(block)).map_err(|_| gone())?;
-                }
-                Err(e) => {
-                    self.put_back(block);
-                    break Err(e);
-                }
+            let (n, failed) = crate::fetch::pipe::fill(data, &mut block);
+            if n == 0 {
+                self.put_back(block);
+            } else {
+                block.truncate(n);
+                queue.send(Job::Data(block)).map_err(|_| gone())?;
+            }
+            match failed {
+                Some(e) => break Err(e),
+                None if n == 0 => break Ok(()),
+                None => {}
             }
         };
         // Closed even after a read error, so the writer is ready for the next file (the
@@ -134,19 +132,6 @@ impl<'scope> Writers<'scope> {
         }
         out
     }
-}
-
-fn fill(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match src.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// One open staging file.
