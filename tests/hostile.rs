@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -244,31 +244,6 @@ impl Sandbox {
     fn db(&self) -> String {
         std::fs::read_to_string(self.root.join("var/lib/alp/installed.json")).unwrap()
     }
-}
-
-/// Runs alp like `common::alp` does, under `/usr/bin/time -v` when it is there; returns
-/// the output and the peak RSS in KiB.
-fn alp_measured(root: &Path, args: &[&str]) -> (Output, Option<u64>) {
-    let time = Path::new("/usr/bin/time");
-    let mut c = if time.exists() {
-        let mut c = Command::new(time);
-        c.arg("-v").arg(bin());
-        c
-    } else {
-        Command::new(bin())
-    };
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ALP_") || k.ends_with("_proxy") || k.ends_with("_PROXY") || k == "NO_COLOR" {
-            c.env_remove(k);
-        }
-    }
-    c.arg("--root").arg(root).args(args);
-    let out = c.output().unwrap();
-    let rss = stderr(&out)
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
-        .and_then(|v| v.trim().parse().ok());
-    (out, rss)
 }
 
 /// Peak RSS above this is not "flat" for a debug build of alp (its baseline is a few MiB).

@@ -8,38 +8,9 @@ use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Runs alp like `common::alp`, under `/usr/bin/time -v` when it is there; returns the
-/// output and the peak RSS in KiB.
-fn alp_measured(root: &Path, args: &[&str]) -> (Output, Option<u64>) {
-    alp_measured_env(root, args, &[])
-}
-
-fn alp_measured_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (Output, Option<u64>) {
-    let time = Path::new("/usr/bin/time");
-    let mut c = if time.exists() {
-        let mut c = Command::new(time);
-        c.arg("-v").arg(bin());
-        c
-    } else {
-        Command::new(bin())
-    };
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ALP_") || k.ends_with("_proxy") || k.ends_with("_PROXY") || k == "NO_COLOR" {
-            c.env_remove(k);
-        }
-    }
-    c.envs(env.iter().copied()).arg("--root").arg(root).args(args);
-    let out = c.output().unwrap();
-    let rss = stderr(&out)
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
-        .and_then(|v| v.trim().parse().ok());
-    (out, rss)
-}
 
 /// A package object with every field, for hand-made indexes.
 fn package(name: &str, version: &str, deps: &[String]) -> String {

@@ -44,16 +44,46 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_alp")
 }
 
-/// `alp --root ROOT` with a clean environment (no ALP_* leaking in from the caller).
-pub fn alp(root: &Path) -> Command {
-    let mut c = Command::new(bin());
+/// Removes the caller's ALP_*, proxy and NO_COLOR variables from `c`.
+fn scrub(c: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("ALP_") || k.ends_with("_proxy") || k.ends_with("_PROXY") || k == "NO_COLOR" {
             c.env_remove(k);
         }
     }
+}
+
+/// `alp --root ROOT` with a clean environment (no ALP_* leaking in from the caller).
+pub fn alp(root: &Path) -> Command {
+    let mut c = Command::new(bin());
+    scrub(&mut c);
     c.arg("--root").arg(root);
     c
+}
+
+/// Runs `alp --root ROOT ARGS` like `alp`, plus `env`, under `/usr/bin/time -v` when it is
+/// there; returns the output and the peak RSS in KiB.
+pub fn alp_measured_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (Output, Option<u64>) {
+    let time = Path::new("/usr/bin/time");
+    let mut c = if time.exists() {
+        let mut c = Command::new(time);
+        c.arg("-v").arg(bin());
+        c
+    } else {
+        Command::new(bin())
+    };
+    scrub(&mut c);
+    c.envs(env.iter().copied()).arg("--root").arg(root).args(args);
+    let out = c.output().unwrap();
+    let rss = stderr(&out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok());
+    (out, rss)
+}
+
+pub fn alp_measured(root: &Path, args: &[&str]) -> (Output, Option<u64>) {
+    alp_measured_env(root, args, &[])
 }
 
 pub fn run(cmd: &mut Command) -> Output {
