@@ -135,7 +135,10 @@ pub fn refresh(acc: &Access, repo: &Repo) -> Result<Refreshed> {
     let fetched = http::get(&index_url, acc.net, etag.as_deref(), None).map_err(|e| e.context(&what))?;
     let body = match fetched {
         Fetched::NotModified => {
-            let mut m = meta.expect("etag implies meta");
+            // A 304 only answers our If-None-Match, which only a kept index provides.
+            let Some(mut m) = meta else {
+                return Err(error::network(format!("{what}: unexpected 304 Not Modified")));
+            };
             m.fetched = timefmt::now();
             write_meta(&dir, &m)?;
             return Ok(Refreshed::Unchanged);
