@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # alp install vs `curl | tee >(sha256sum) | tar xzf -` vs the old tool's Python way
 # (urllib in 8 KiB chunks + hashlib + tarfile.extractall), side by side, from a real nginx
-# on loopback. Also the `tar xf` floor for the many-files archive, peak RSS, binary size.
+# on loopback, in interleaved rounds (bench/rounds.py) on two file systems. Also the `tar xf`
+# floor for the many-files archive, peak RSS, binary size.
 #
 #   bench/install.sh [RUNS]        (default 7 runs each; needs root for apt-get)
 set -euo pipefail
@@ -9,8 +10,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-7}
 work=/tmp/alp-bench
 repo=$work/repo
-for tool in hyperfine nginx; do
-    command -v $tool >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine nginx-light time >/dev/null; }
+for tool in nginx; do
+    command -v $tool >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light time >/dev/null; }
 done
 [ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 bin=$PWD/target/x86_64-unknown-linux-musl/release/alp
@@ -56,22 +57,32 @@ with tempfile.TemporaryFile() as tmp:
         t.extractall(dest)
 PY
 
-root=$work/root
-cache=$work/cache
-prep="bash -c 'rm -rf $root $cache && sync && mkdir -p $root'"
-results=$work/results
-mkdir -p "$results"
+# Where the files land. Two file systems, because file creation costs very different
+# amounts on them: "fresh" is a new ext4 with a journal (mkfs defaults, on a loop file),
+# what a typical host or container volume has; "churned" is this machine's own root, ext4
+# without a journal, where each run creates its files right after the previous run's were
+# deleted (the issue's setting: a create then costs ~0.6-1 ms of kernel time).
+fresh=$work/mnt
+mkdir -p "$fresh"
+if ! mountpoint -q "$fresh"; then
+    truncate -s 12G "$work/fs.img" && mkfs.ext4 -q -F "$work/fs.img" && mount -o loop "$work/fs.img" "$fresh" ||
+        echo "bench: cannot mount a loop file system; measuring the churned root only" >&2
+fi
 
-bench_one() { # name
-    local name=$1 extra=()
-    if [ "$name" = many ]; then
-        extra=(--command-name "tar xf (floor)" "tar xf $repo/many.tar -C $root")
-    fi
-    hyperfine -N --runs "$runs" --warmup 1 --prepare "$prep" --export-json "$results/$name.json" \
-        --command-name "alp install" "$bin --root $root --cache-dir $cache --repo $url --allow-untrusted -q install $name" \
-        --command-name "curl|sha256sum|tar" "bash -c 'curl -s $url/$name-1.0.tar.gz | tee >(sha256sum >/dev/null) | tar xzf - -C $root'" \
-        --command-name "python (old tool)" "python3 $work/oldway.py $url/$name-1.0.tar.gz $root" \
-        "${extra[@]}"
+bench_fs() { # label dir
+    local label=$1 dir=$2 name
+    local root=$dir/root cache=$dir/cache
+    local prep="rm -rf $root $cache && sync && mkdir -p $root"
+    for name in big many; do
+        local extra=()
+        [ "$name" = many ] && extra=("tar xf (floor)=tar xf $repo/many.tar -C $root")
+        echo "$label / $name: medians of $runs interleaved rounds [min .. max]"
+        python3 bench/rounds.py "$runs" "$prep" \
+            "alp install=$bin --root $root --cache-dir $cache --repo $url --allow-untrusted -q install $name" \
+            "curl|sha256sum|tar=bash -c 'curl -s $url/$name-1.0.tar.gz | tee >(sha256sum >/dev/null) | tar xzf - -C $root'" \
+            "python (old tool)=python3 $work/oldway.py $url/$name-1.0.tar.gz $root" \
+            "${extra[@]}"
+    done
 }
 
 rss() { # command... -> peak RSS in KiB
@@ -79,22 +90,11 @@ rss() { # command... -> peak RSS in KiB
     /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }'
 }
 
-bench_one big
-bench_one many
-
-echo
-echo "== medians (s) and ratios"
-python3 - "$results" <<'PY'
-import json, statistics, sys, os
-for name in ("big", "many"):
-    data = json.load(open(os.path.join(sys.argv[1], f"{name}.json")))["results"]
-    med = {r["command"]: statistics.median(r["times"]) for r in data}
-    alp = med["alp install"]
-    print(f"{name}:")
-    for cmd, m in med.items():
-        ratio = "" if cmd == "alp install" else (f"  alp is {m / alp:.2f}x faster" if "floor" not in cmd else f"  alp / floor = {alp / m:.2f}")
-        print(f"  {cmd:<20} {m:7.3f}{ratio}")
-PY
+echo "== wall time (s)"
+mountpoint -q "$fresh" && bench_fs "fresh ext4 (journal)" "$fresh"
+bench_fs "churned root ext4 (no journal)" "$work"
+root=$work/root
+cache=$work/cache
 
 echo
 echo "== peak RSS of alp install (KiB)"

@@ -25,7 +25,6 @@ pub fn run(
         .env("ALP_ROOT", root)
         .env("ALP_PACKAGE", package)
         .env("ALP_VERSION", version)
-        .envs(crate::fetch::http::proxy_env_vars().iter().map(|(k, v)| (k, v)))
         .envs(extra_env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
     if let Some(dir) = script.parent() {

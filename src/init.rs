@@ -167,7 +167,7 @@ fn configure_signals(terminal: bool) -> Signals {
 }
 
 /// Starts the command in its own process group, with the signal mask alp was started with,
-/// SIGPIPE at its default and the proxy variables alp kept for itself; returns once it has
+/// SIGPIPE at its default and alp's environment; returns once it has
 /// been exec'd (or failed to be). When alp holds the terminal the child must take it over
 /// between fork and exec; otherwise (the container case) posix_spawn does it all without
 /// copying alp's page tables, which measurably shortens the start on small machines.
@@ -182,9 +182,6 @@ fn spawn_child(program: &str, args: &[String], original: &Original, terminal: bo
 fn spawn_with_terminal(program: &str, args: &[String], original: Original) -> io::Result<pid_t> {
     let mut cmd = Command::new(program);
     cmd.args(args).process_group(0);
-    for (k, v) in crate::fetch::http::proxy_env_vars() {
-        cmd.env(k, v);
-    }
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe system calls on values copied into it; it allocates nothing.
     unsafe {
@@ -208,8 +205,7 @@ fn spawn_without_terminal(program: &str, args: &[String], original: &Original) -
         .collect::<Result<_, _>>()
         .map_err(nul)?;
     let env = std::env::vars_os().map(|(k, v)| [k.into_vec(), b"=".to_vec(), v.into_vec()].concat());
-    let proxies = crate::fetch::http::proxy_env_vars().iter().map(|(k, v)| format!("{k}={v}").into_bytes());
-    let envp: Vec<CString> = env.chain(proxies).map(CString::new).collect::<Result<_, _>>().map_err(nul)?;
+    let envp: Vec<CString> = env.map(CString::new).collect::<Result<_, _>>().map_err(nul)?;
     let pointers = |strings: &[CString]| -> Vec<*mut libc::c_char> {
         strings.iter().map(|s| s.as_ptr() as *mut libc::c_char).chain([std::ptr::null_mut()]).collect()
     };

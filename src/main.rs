@@ -2,11 +2,10 @@
 //! runs as a container entrypoint. `main` parses, dispatches, and turns every error into
 //! one `alp: error: …` line and a documented exit code.
 
-use alp::{cli, cmd, error, fetch, log, ui};
+use alp::{cli, cmd, error, log, ui};
 use argh::FromArgs;
 
 fn main() {
-    fetch::http::capture_proxy_env();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match run(&args) {
         Ok(code) => code,

@@ -1,12 +1,13 @@
-//! The one way bytes come in from a URL: `http(s)://` through minreq (proxies, timeouts,
-//! retries with backoff, redirects that never downgrade to plain HTTP) or a local file.
+//! The one way bytes come in from a URL: `http(s)://` through `client` with alp's policy
+//! on top (which proxy, deadlines, retries with backoff, redirects that never downgrade to
+//! plain HTTP, what each status means), or a local file.
 
+use super::client::{self, Proxy, Url};
 use crate::error::{self, Result};
 use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Network settings for one command.
 #[derive(Debug, Clone)]
@@ -88,40 +89,40 @@ pub fn get(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) ->
 }
 
 fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -> Result<Fetched> {
-    // minreq's timeout is one deadline for the whole exchange; give big bodies time at a
-    // floor rate of 256 KiB/s on top of the configured timeout, so a stalled server still
-    // fails after about `timeout` seconds while a slow but moving one finishes.
-    let deadline = net.timeout + expect_len.unwrap_or(0) / (256 * 1024);
+    // Each wait (connecting, each read) may take `timeout`; the whole exchange gets that plus
+    // time for the body at a floor rate of 256 KiB/s, so a stalled or trickling server fails
+    // while a slow but moving one finishes.
+    let idle = Duration::from_secs(net.timeout.max(1));
+    let budget = Duration::from_secs(net.timeout + expect_len.unwrap_or(0) / (256 * 1024));
+    let user_agent = concat!("alp/", env!("CARGO_PKG_VERSION"));
     let mut url = url.to_string();
     let mut redirects = 0;
     let mut attempt = 0u64;
     loop {
-        let mut req = minreq::get(url.as_str())
-            .with_timeout(deadline)
-            .with_follow_redirects(false)
-            // A server that never ends its status line or headers must not fill memory.
-            .with_max_status_line_length(Some(8 * 1024))
-            .with_max_headers_size(Some(64 * 1024))
-            .with_header("User-Agent", concat!("alp/", env!("CARGO_PKG_VERSION")));
+        let parsed = Url::parse(&url).map_err(error::network)?;
+        let proxy = proxy_for(&parsed).map_err(error::network)?;
+        let mut headers = vec![("User-Agent", user_agent)];
         if let Some(tag) = etag {
-            req = req.with_header("If-None-Match", tag);
+            headers.push(("If-None-Match", tag));
         }
-        if let Some(proxy) = proxy_for(&url) {
-            req = req.with_proxy(proxy);
-        }
-        let outcome = req.send_lazy();
-        let retry_reason = match outcome {
+        let req = client::Request {
+            url: &parsed,
+            headers: &headers,
+            proxy: proxy.as_ref(),
+            idle,
+            deadline: Instant::now() + budget,
+        };
+        let retry_reason = match client::get(&req) {
             Err(e) if !transient(&e) => return Err(error::network(format!("{url}: {}", describe(&e)))),
             Err(e) => describe(&e),
             Ok(resp) => {
-                let status = resp.status_code;
-                // minreq lowercases header names.
-                let header = |name: &str| resp.headers.get(name).map(|v| v.trim().to_string());
+                let status = resp.status;
+                let header = |name: &str| resp.header(name).map(str::to_string);
                 match status {
                     200 => {
-                        let len = header("content-length").and_then(|v| v.parse().ok());
+                        let len = resp.body.declared;
                         let etag = header("etag");
-                        return Ok(Fetched::Body(Body { reader: Box::new(resp), etag, len }));
+                        return Ok(Fetched::Body(Body { reader: Box::new(resp.body), etag, len }));
                     }
                     304 if etag.is_some() => return Ok(Fetched::NotModified),
                     301 | 302 | 303 | 307 | 308 => {
@@ -143,7 +144,7 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
                     }
                     500..=599 => format!("HTTP {status}"),
                     404 | 410 => return Err(error::network(format!("{url}: not found (HTTP {status})"))),
-                    _ => return Err(error::network(format!("{url}: HTTP {status} {}", resp.reason_phrase))),
+                    _ => return Err(error::network(format!("{url}: HTTP {status} {}", resp.reason))),
                 }
             }
         };
@@ -158,22 +159,29 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
 }
 
 /// Connection trouble worth another try; TLS and protocol errors are not.
-fn transient(e: &minreq::Error) -> bool {
+fn transient(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
-    matches!(e, minreq::Error::IoError(io) if matches!(io.kind(),
-        ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | BrokenPipe | TimedOut
-            | WouldBlock | UnexpectedEof | Interrupted | AddrNotAvailable | HostUnreachable | NetworkUnreachable))
+    matches!(
+        e.kind(),
+        ConnectionRefused
+            | ConnectionReset
+            | ConnectionAborted
+            | NotConnected
+            | BrokenPipe
+            | TimedOut
+            | WouldBlock
+            | UnexpectedEof
+            | Interrupted
+            | AddrNotAvailable
+            | HostUnreachable
+            | NetworkUnreachable
+    )
 }
 
-fn describe(e: &minreq::Error) -> String {
-    match e {
-        minreq::Error::IoError(io)
-            if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) =>
-        {
-            "timed out".to_string()
-        }
-        minreq::Error::IoError(io) => error::plain_io(io),
-        other => other.to_string(),
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".to_string(),
+        _ => error::plain_io(e),
     }
 }
 
@@ -188,67 +196,22 @@ fn resolve_redirect(from: &str, loc: &str) -> String {
     }
 }
 
-/// Proxy settings read from the environment once, at start-up (see `capture_proxy_env`).
-#[derive(Debug, Default)]
-pub struct ProxyEnv {
-    pub vars: Vec<(String, String)>,
+/// The first of `names` set to something in the environment.
+fn var(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
-static PROXY_ENV: OnceLock<ProxyEnv> = OnceLock::new();
-
-const PROXY_VARS: &[&str] =
-    &["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
-
-/// Takes the proxy variables out of the process environment and keeps them here.
-///
-/// minreq reads the proxy variables itself whenever a request names no proxy, which
-/// would make `NO_PROXY` impossible to honour; so alp decides per URL and hands
-/// minreq an explicit proxy. Child processes get the variables back (`proxy_env_vars`).
-/// Must run before any thread starts.
-pub fn capture_proxy_env() {
-    let mut env = ProxyEnv::default();
-    for name in PROXY_VARS {
-        if let Ok(v) = std::env::var(name) {
-            env.vars.push((name.to_string(), v));
-            // SAFETY: called first thing in main, before any other thread exists, so no
-            // other thread can be reading the environment while it changes.
-            unsafe { std::env::remove_var(name) };
-        }
-    }
-    let _ = PROXY_ENV.set(env);
-}
-
-/// The proxy variables alp removed from its own environment, for child processes.
-pub fn proxy_env_vars() -> &'static [(String, String)] {
-    PROXY_ENV.get().map_or(&[], |e| e.vars.as_slice())
-}
-
-fn var(names: &[&str]) -> Option<&'static str> {
-    let vars = proxy_env_vars();
-    names.iter().find_map(|n| vars.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.as_str()))
-}
-
-fn proxy_for(url: &str) -> Option<minreq::Proxy> {
-    let https = url.starts_with("https://");
-    let chosen = if https { var(&["https_proxy", "HTTPS_PROXY"]) } else { var(&["http_proxy", "HTTP_PROXY"]) };
-    let proxy = chosen.or_else(|| var(&["all_proxy", "ALL_PROXY"]))?;
-    let host = host_of(url);
+/// The proxy for `url` from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` (either case), unless
+/// `NO_PROXY` exempts its host.
+fn proxy_for(url: &Url) -> std::result::Result<Option<Proxy>, String> {
+    let chosen = if url.https { var(&["https_proxy", "HTTPS_PROXY"]) } else { var(&["http_proxy", "HTTP_PROXY"]) };
+    let Some(proxy) = chosen.or_else(|| var(&["all_proxy", "ALL_PROXY"])) else { return Ok(None) };
     if let Some(list) = var(&["no_proxy", "NO_PROXY"])
-        && no_proxy_matches(list, &host)
+        && no_proxy_matches(&list, &url.host.to_ascii_lowercase())
     {
-        return None;
+        return Ok(None);
     }
-    minreq::Proxy::new(proxy).ok()
-}
-
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or("").to_ascii_lowercase();
-    }
-    authority.split(':').next().unwrap_or("").to_ascii_lowercase()
+    Proxy::parse(&proxy).map(Some)
 }
 
 /// curl's NO_PROXY rules: `*` matches all; an entry matches the host or any subdomain.
@@ -280,7 +243,5 @@ mod tests {
         assert!(no_proxy_matches("example.com", "example.com"));
         assert!(!no_proxy_matches("example.com", "badexample.com"));
         assert!(no_proxy_matches("*", "anything"));
-        assert_eq!(host_of("http://user@[::1]:80/x"), "::1");
-        assert_eq!(host_of("https://Example.com:8443/x"), "example.com");
     }
 }

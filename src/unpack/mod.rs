@@ -465,7 +465,7 @@ impl Unpacker<'_, '_> {
             staged,
             rec: FileRec { path: rel.to_string(), sha256: String::new(), mode, link: None },
         });
-        let written = self.writers.file(idx, abs, mode, mtime, entry);
+        let written = self.writers.file(idx, abs, entry.size(), mode, mtime, entry);
         written.map_err(|e| if self.writers.failed() { error::io_msg(WRITER_STOPPED) } else { self.read_error(e) })
     }
 

@@ -8,9 +8,10 @@ use crate::error::{self, Result};
 use crate::verify::digest::hex;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
+use std::hash::{Hash, Hasher};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Mutex, OnceLock};
@@ -18,12 +19,22 @@ use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, UNIX_EPOCH};
 
 const BLOCK: usize = 64 * 1024;
-/// Blocks queued per writer.
-const DEPTH: usize = 8;
+/// Blocks per writer in the shared pool: what bounds memory (and how far the reader runs ahead).
+const BLOCKS: usize = 10;
+/// Jobs queued per writer. Jobs without a block are tiny, so the queues can be long enough for
+/// the reader to run ahead over many small files and keep every writer busy.
+const DEPTH: usize = 64;
 
 enum Job {
-    Open { idx: usize, path: PathBuf, mode: u32, mtime: u64 },
-    Data(Vec<u8>),
+    Open {
+        idx: usize,
+        path: PathBuf,
+        mode: u32,
+        mtime: u64,
+    },
+    /// A block and how many of its bytes are data. Blocks keep their full length as they
+    /// circulate, so handing one out never zeroes it again (64 KiB per small file adds up).
+    Data(Vec<u8>, usize),
     Close,
 }
 
@@ -69,7 +80,7 @@ pub struct Writers<'scope> {
 impl<'scope> Writers<'scope> {
     pub fn spawn(scope: &'scope Scope<'scope, '_>, shared: &'scope Shared, count: usize) -> Writers<'scope> {
         // A fixed set of blocks circulates: none is allocated or freed per file.
-        let blocks = count * (DEPTH + 2);
+        let blocks = count * BLOCKS;
         let (give_back, recycled) = sync_channel::<Vec<u8>>(blocks);
         for _ in 0..blocks {
             let _ = give_back.try_send(vec![0; BLOCK]);
@@ -92,24 +103,31 @@ impl<'scope> Writers<'scope> {
 
     /// Streams `data` into a new staging file at `path`, on one writer. A read error is
     /// returned as is; a writer's own failure shows up in `failed()` / `Shared::take_error`.
-    pub fn file(&mut self, idx: usize, path: PathBuf, mode: u32, mtime: u64, data: &mut impl Read) -> io::Result<()> {
-        let queue = &self.queues[self.next];
-        self.next = (self.next + 1) % self.queues.len();
+    pub fn file(
+        &mut self,
+        idx: usize,
+        path: PathBuf,
+        size: u64,
+        mode: u32,
+        mtime: u64,
+        data: &mut impl Read,
+    ) -> io::Result<()> {
+        let which = self.pick(&path, size);
+        let queue = &self.queues[which];
         let gone = || io::Error::other("a file writer stopped");
         queue.send(Job::Open { idx, path, mode, mtime }).map_err(|_| gone())?;
         let result = loop {
             let mut block = self.recycled.recv().map_err(|_| gone())?;
-            block.resize(BLOCK, 0);
             let (n, failed) = crate::fetch::pipe::fill(data, &mut block);
             if n == 0 {
                 self.put_back(block);
             } else {
-                block.truncate(n);
-                queue.send(Job::Data(block)).map_err(|_| gone())?;
+                queue.send(Job::Data(block, n)).map_err(|_| gone())?;
             }
             match failed {
                 Some(e) => break Err(e),
-                None if n == 0 => break Ok(()),
+                // `fill` stops short of a full block only at the end of the data.
+                None if n < BLOCK => break Ok(()),
                 None => {}
             }
         };
@@ -117,6 +135,22 @@ impl<'scope> Writers<'scope> {
         // staging file is removed with the rest on discard).
         queue.send(Job::Close).map_err(|_| gone())?;
         result
+    }
+
+    /// Which writer gets a file. Small files go by directory: creating files in one
+    /// directory takes that directory's lock, so two writers in the same directory mostly
+    /// wait on each other, while in different directories they create in parallel. Big files
+    /// take turns, so their bytes (writing and hashing) are spread evenly.
+    fn pick(&mut self, path: &Path, size: u64) -> usize {
+        let n = self.queues.len();
+        if size <= BLOCK as u64 {
+            let mut h = std::hash::DefaultHasher::new();
+            path.parent().hash(&mut h);
+            (h.finish() % n as u64) as usize
+        } else {
+            self.next = (self.next + 1) % n;
+            self.next
+        }
     }
 
     fn put_back(&self, block: Vec<u8>) {
@@ -159,10 +193,10 @@ fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>
                     Err(e) => shared.fail(e),
                 }
             }
-            Job::Data(block) => {
+            Job::Data(block, len) => {
                 if let Some(open) = &mut current {
-                    open.hasher.update(&block);
-                    if let Err(e) = open.file.write_all(&block) {
+                    open.hasher.update(&block[..len]);
+                    if let Err(e) = open.file.write_all(&block[..len]) {
                         shared.fail(error::io_at("writing", &open.path, e));
                         current = None;
                     }
