@@ -3,6 +3,8 @@
 #
 #  1. The fast path: `alp init -- true` with everything installed, against plain `true`
 #     (hyperfine, no shell, many runs; medians and the difference). Target: <= 0.5 ms added.
+#     Beside it the floor, a static C program that only spawns and waits (spawn-floor.c):
+#     what one more process costs here before alp does anything, and tini for reference.
 #  2. A start that installs 10 small packages from a loopback nginx (parallel downloads on),
 #     against installing the same 10 with ten separate `alp install` runs (wall time, medians).
 #
@@ -129,10 +131,16 @@ main() {
     "$ALP" --root "$FAST" --repo "$URL" --allow-untrusted --quiet init --packages "$NAMES" 2>/dev/null
     "$ALP" --root "$BIG" --repo "$URL" --allow-untrusted --quiet init --packages many 2>/dev/null
     TINI=$(command -v tini-static || command -v tini || true)
+    # The floor: a static C program that only spawns and waits (bench/spawn-floor.c).
+    FLOOR=
+    if command -v musl-gcc >/dev/null 2>&1 && musl-gcc -static -O2 -o "$TMP/spawn-floor" bench/spawn-floor.c; then
+        FLOOR=$TMP/spawn-floor
+    fi
     say "bench: fast path, $RUNS runs each"
     set -- -n 'true' 'true' \
         -n 'alp init -- true' "$ALP --root $FAST init -- true" \
-        -n 'alp init -- true (big db)' "$ALP --root $BIG init -- true"
+        -n 'alp init -- true (big db)' "$ALP --root $BIG init -- true" \
+        -n 'floor' "${FLOOR:-true} true"
     [ -n "$TINI" ] && set -- "$@" -n 'tini -s -- true' "$TINI -s -- true"
     hyperfine -N --warmup 200 --runs "$RUNS" --style none --export-csv "$TMP/fast.csv" "$@" >/dev/null
 
@@ -165,8 +173,13 @@ main() {
     row "true" 1
     row "alp init -- true  ($PKGS packages installed)" 2
     row "alp init -- true  (one package of 2,000 files)" 3
-    [ -n "$TINI" ] && row "reference: $(basename "$TINI") -s -- true" 4
+    [ -n "$FLOOR" ] && row "floor: static C posix_spawn + waitpid" 4
+    [ -n "$TINI" ] && row "reference: $(basename "$TINI") -s -- true" 5
     echo "  target: alp init adds <= 0.500 ms over true"
+    if [ -n "$FLOOR" ]; then
+        over=$(minus "$(median "$TMP/fast.csv" 2)" "$(median "$TMP/fast.csv" 4)")
+        echo "  alp's own cost (alp init minus the floor): $(ms "$over")"
+    fi
     echo
     printf '%-52s %s\n' "install $PKGS x $PKG_KIB KiB from loopback nginx (median of $INSTALL_RUNS)" ""
     printf '  %-50s %s\n' "alp init --packages ... (parallel_downloads=$parallel)" "$(ms "$t_par")"

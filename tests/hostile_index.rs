@@ -577,3 +577,39 @@ fn a_redirect_from_https_to_http_is_refused() {
     assert_eq!(plain.hits("/index.json"), 0, "the plain-HTTP URL was fetched");
     assert_eq!(files(root.path()), before);
 }
+
+#[test]
+fn https_goes_through_a_proxy_tunnel_and_still_checks_the_certificate() {
+    let dir = TempDir::new("htls");
+    let Some((ca, cert, key)) = tls_files(dir.path()) else {
+        eprintln!("SKIPPED: openssl is not available");
+        return;
+    };
+    let Some(tls) = TlsServer::start(&cert, &key, "http://127.0.0.1:9") else {
+        eprintln!("SKIPPED: python3 is not available");
+        return;
+    };
+    let proxy = ForwardProxy::start();
+    let https = format!("https://127.0.0.1:{}/ok", tls.port);
+    let root = TempDir::new("hroot");
+    ok(alp(root.path()).env("SSL_CERT_FILE", &ca).env("HTTPS_PROXY", proxy.url()).args([
+        "--repo",
+        &https,
+        "--allow-untrusted",
+        "update",
+    ]));
+    let want = format!("CONNECT 127.0.0.1:{} HTTP/1.1", tls.port);
+    assert!(proxy.seen().iter().any(|(line, _)| *line == want), "{:?}", proxy.seen());
+    // Through the tunnel the server is still verified: without its CA, no index.
+    let root = TempDir::new("hroot");
+    let e = fails(
+        alp(root.path())
+            .env("SSL_CERT_FILE", "/dev/null")
+            .env("SSL_CERT_DIR", "/nonexistent")
+            .env("HTTPS_PROXY", proxy.url())
+            .env("ALP_RETRIES", "0")
+            .args(["--repo", &https, "--allow-untrusted", "update"]),
+        4,
+    );
+    assert!(e.contains("certificate") || e.contains("Certificate"), "{e}");
+}

@@ -140,3 +140,52 @@ fn update_uses_etags_and_keeps_the_index() {
     let e = fails(alp(s.root.path()).args(["--repo", &s.server.url(), "--allow-untrusted", "update"]), 4);
     assert!(e.contains("redirect"), "{e}");
 }
+
+#[test]
+fn chunked_responses_install() {
+    let s = setup();
+    s.server.set("/tool-1.0.tar.gz", Behaviour::Chunked(100));
+    ok(&mut install_tool(&s));
+    assert!(s.root.join("usr/bin/tool").exists());
+}
+
+#[test]
+fn requests_go_through_the_proxy_unless_no_proxy_names_the_host() {
+    let s = setup();
+    let proxy = ForwardProxy::start();
+    let with_credentials = format!("http://alice:s3cret@127.0.0.1:{}", proxy.port);
+    ok(install_tool(&s).env("HTTP_PROXY", &with_credentials));
+    assert!(s.root.join("usr/bin/tool").exists());
+    let seen = proxy.seen();
+    let want = format!("GET {}/tool-1.0.tar.gz HTTP/1.1", s.server.url());
+    assert!(seen.iter().any(|(line, _)| *line == want), "{seen:?}");
+    // "alice:s3cret" in base64, as curl sends it.
+    assert!(seen.iter().all(|(_, auth)| auth.as_deref() == Some("Basic YWxpY2U6czNjcmV0")), "{seen:?}");
+
+    // NO_PROXY naming the host: straight to the server.
+    let root = TempDir::new("root");
+    let before = proxy.seen().len();
+    ok(alp(root.path()).env("http_proxy", proxy.url()).env("NO_PROXY", "localhost,127.0.0.1").args([
+        "--repo",
+        &s.server.url(),
+        "--allow-untrusted",
+        "install",
+        "tool",
+    ]));
+    assert_eq!(proxy.seen().len(), before, "the proxy was used despite NO_PROXY");
+
+    // A proxy that is down is a network error naming the URL, and changes nothing.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let root = TempDir::new("root");
+    let e = fails(
+        alp(root.path()).env("ALP_RETRIES", "0").env("HTTP_PROXY", format!("127.0.0.1:{dead}")).args([
+            "--repo",
+            &s.server.url(),
+            "--allow-untrusted",
+            "install",
+            "tool",
+        ]),
+        4,
+    );
+    assert!(e.contains(&s.server.url()), "{e}");
+}

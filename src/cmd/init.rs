@@ -50,12 +50,12 @@ fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
         return Ok(false);
     }
     let path = ctx.paths.db();
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(error::io_at("reading the database", &path, e)),
     };
-    if let Some(have) = skim::installed(&text) {
+    if let Some(have) = skim::installed(file) {
         return satisfied(&have, wanted);
     }
     // Not in the shape alp writes: the full reader accepts it or says what is wrong.
@@ -63,7 +63,11 @@ fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
     let have: Vec<skim::Pinned> = db
         .packages
         .values()
-        .map(|p| skim::Pinned { name: &p.meta.name, version: &p.meta.version, sha256: &p.meta.sha256 })
+        .map(|p| skim::Pinned {
+            name: p.meta.name.clone(),
+            version: p.meta.version.clone(),
+            sha256: p.meta.sha256.clone(),
+        })
         .collect();
     satisfied(&have, wanted)
 }
@@ -77,7 +81,7 @@ fn satisfied(have: &[skim::Pinned], wanted: &Wanted) -> Result<bool> {
         Wanted::Requests(reqs) => {
             for r in reqs {
                 let r = Req::parse(r)?;
-                if !get(&r.name).is_some_and(|p| r.matches(p.version)) {
+                if !get(&r.name).is_some_and(|p| r.matches(&p.version)) {
                     return Ok(false);
                 }
             }
@@ -169,21 +173,26 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
 }
 
 /// Reading `installed.json` for the fast path without building the database: one pass over
-/// the bytes, borrowing each package's name, version and sha256 and skipping everything else
-/// (file lists above all). Anything unexpected gives `None`, and the caller falls back to
-/// `Db::load`, the one real reader, which accepts the file or explains what is wrong with it.
+/// the file through a small fixed buffer, keeping each package's name, version and sha256 and
+/// skipping everything else (file lists above all), so neither memory nor page faults grow
+/// with the files packages installed. Anything unexpected gives `None`, and the caller falls
+/// back to `Db::load`, the one real reader, which accepts the file or explains what is wrong.
 mod skim {
-    pub struct Pinned<'a> {
-        pub name: &'a str,
-        pub version: &'a str,
-        pub sha256: &'a str,
+    use std::io::Read;
+
+    pub struct Pinned {
+        pub name: String,
+        pub version: String,
+        pub sha256: String,
     }
 
     const FORMAT: &str = "alp-db-1";
+    const CHUNK: usize = 16 * 1024;
 
-    /// Every installed package, or `None` when the text is not a database as alp writes it.
-    pub fn installed(text: &[u8]) -> Option<Vec<Pinned<'_>>> {
-        let mut p = Parser { s: text, i: 0 };
+    /// Every installed package, or `None` when the text is not a database as alp writes it
+    /// (or cannot be read to its end).
+    pub fn installed(src: impl Read) -> Option<Vec<Pinned>> {
+        let mut p = Parser { src, buf: [0; CHUNK], at: 0, end: 0 };
         let mut out = Vec::new();
         let mut format_ok = false;
         p.object(|p, key| match key {
@@ -204,67 +213,100 @@ mod skim {
                     }
                     _ => p.skip_value(),
                 })?;
-                out.push(Pinned { name, version: version?, sha256: sha256.unwrap_or("") });
+                out.push(Pinned { name: name.to_string(), version: version?, sha256: sha256.unwrap_or_default() });
                 Some(())
             }),
             _ => p.skip_value(),
         })?;
         p.ws();
-        (format_ok && p.i == p.s.len()).then_some(out)
+        (format_ok && !p.fill()).then_some(out)
     }
 
-    struct Parser<'a> {
-        s: &'a [u8],
-        i: usize,
+    struct Parser<R> {
+        src: R,
+        buf: [u8; CHUNK],
+        at: usize,
+        end: usize,
     }
 
-    impl<'a> Parser<'a> {
+    impl<R: Read> Parser<R> {
+        /// Makes at least one unread byte available; false at the end (or on a read error,
+        /// which the full reader will then report).
+        fn fill(&mut self) -> bool {
+            while self.at == self.end {
+                match self.src.read(&mut self.buf) {
+                    Ok(0) => return false,
+                    Ok(n) => (self.at, self.end) = (0, n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return false,
+                }
+            }
+            true
+        }
+
+        fn next_raw(&mut self) -> Option<u8> {
+            self.fill().then(|| self.buf[self.at])
+        }
+
         fn ws(&mut self) {
-            while matches!(self.s.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-                self.i += 1;
+            while matches!(self.next_raw(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+                self.at += 1;
             }
         }
 
         fn peek(&mut self) -> Option<u8> {
             self.ws();
-            self.s.get(self.i).copied()
+            self.next_raw()
         }
 
         fn eat(&mut self, c: u8) -> Option<()> {
-            (self.peek()? == c).then(|| self.i += 1)
+            (self.peek()? == c).then(|| self.at += 1)
         }
 
-        /// A string with no escapes in it, borrowed from the text (names, versions and
-        /// digests never need any; a string that has some sends the caller to the full reader).
-        fn plain_str(&mut self) -> Option<&'a str> {
+        /// A string with no escapes in it (names, versions and digests never need any; a
+        /// string that has some sends the caller to the full reader).
+        fn plain_str(&mut self) -> Option<String> {
             self.eat(b'"')?;
-            let start = self.i;
+            let mut out = Vec::new();
             loop {
-                match *self.s.get(self.i)? {
-                    b'"' => break,
-                    b'\\' => return None,
-                    _ => self.i += 1,
+                if !self.fill() {
+                    return None;
+                }
+                let rest = &self.buf[self.at..self.end];
+                match rest.iter().position(|&c| c == b'"' || c == b'\\') {
+                    Some(i) if rest[i] == b'"' => {
+                        out.extend_from_slice(&rest[..i]);
+                        self.at += i + 1;
+                        return String::from_utf8(out).ok();
+                    }
+                    Some(_) => return None,
+                    None => {
+                        out.extend_from_slice(rest);
+                        self.at = self.end;
+                    }
                 }
             }
-            self.i += 1;
-            std::str::from_utf8(&self.s[start..self.i - 1]).ok()
-        }
-
-        fn skip_str(&mut self) -> Option<()> {
-            self.eat(b'"')?;
-            self.skip_str_body()
         }
 
         /// Moves past the closing quote of a string whose opening quote was just consumed.
         fn skip_str_body(&mut self) -> Option<()> {
             loop {
-                let rest = self.s.get(self.i..)?;
-                let at = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
-                self.i += at + 1;
-                if rest[at] == b'"' {
-                    return Some(());
+                if !self.fill() {
+                    return None;
                 }
-                self.i += 1; // the escaped character
+                let rest = &self.buf[self.at..self.end];
+                match rest.iter().position(|&c| c == b'"' || c == b'\\') {
+                    Some(i) => {
+                        let quote = rest[i] == b'"';
+                        self.at += i + 1;
+                        if quote {
+                            return Some(());
+                        }
+                        self.next_raw()?; // the escaped character
+                        self.at += 1;
+                    }
+                    None => self.at = self.end,
+                }
             }
         }
 
@@ -272,19 +314,23 @@ mod skim {
         /// lists). Nesting is counted, not recursed into, so no input can exhaust the stack.
         fn skip_value(&mut self) -> Option<()> {
             match self.peek()? {
-                b'"' => return self.skip_str(),
+                b'"' => {
+                    self.at += 1;
+                    return self.skip_str_body();
+                }
                 b'{' | b'[' => {}
                 _ => {
-                    let start = self.i;
-                    while self.s.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
-                        self.i += 1;
+                    let mut any = false;
+                    while self.next_raw().is_some_and(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c)) {
+                        self.at += 1;
+                        any = true;
                     }
-                    return (self.i > start).then_some(());
+                    return any.then_some(());
                 }
             }
             let mut depth = 0usize;
-            while let Some(&c) = self.s.get(self.i) {
-                self.i += 1;
+            while let Some(c) = self.next_raw() {
+                self.at += 1;
                 match c {
                     b'"' => self.skip_str_body()?,
                     b'{' | b'[' => depth += 1,
@@ -301,20 +347,20 @@ mod skim {
         }
 
         /// An object, handing each member's key to `member`, which must consume the value.
-        fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
             self.eat(b'{')?;
             if self.peek()? == b'}' {
-                self.i += 1;
+                self.at += 1;
                 return Some(());
             }
             loop {
                 let key = self.plain_str()?;
                 self.eat(b':')?;
-                member(self, key)?;
+                member(self, &key)?;
                 match self.peek()? {
-                    b',' => self.i += 1,
+                    b',' => self.at += 1,
                     b'}' => {
-                        self.i += 1;
+                        self.at += 1;
                         return Some(());
                     }
                     _ => return None,
@@ -342,16 +388,47 @@ mod skim {
             assert_eq!(names(r#" {"packages":{},"format":"alp-db-1"} "#).unwrap(), Vec::<String>::new());
         }
 
+        /// Hands out one byte per read, so every token straddles a buffer refill.
+        struct Trickle<'a>(&'a [u8]);
+
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((first, rest)) = self.0.split_first() else { return Ok(0) };
+                buf[0] = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+
+        #[test]
+        fn reads_across_refills_and_big_file_lists() {
+            let files: Vec<String> =
+                (0..3000).map(|i| format!(r#"{{"path":"usr/lib/x/f{i}.py","sha256":"{i:064}","mode":420}}"#)).collect();
+            let text = format!(
+                r#"{{"format":"alp-db-1","packages":{{"a":{{"version":"1.0","files":[{}],"sha256":"ff"}},"b":{{"version":"2"}}}}}}"#,
+                files.join(",")
+            );
+            let whole: Vec<String> = installed(text.as_bytes())
+                .unwrap()
+                .iter()
+                .map(|p| format!("{}={}:{}", p.name, p.version, p.sha256))
+                .collect();
+            assert_eq!(whole, ["a=1.0:ff", "b=2:"]);
+            let trickled = installed(Trickle(text.as_bytes())).unwrap();
+            assert_eq!(trickled.len(), 2);
+            assert_eq!((trickled[0].name.as_str(), trickled[0].sha256.as_str()), ("a", "ff"));
+        }
+
         #[test]
         fn never_panics_on_cut_or_corrupted_text() {
             let good = br#"{"format":"alp-db-1","packages":{"jq":{"version":"1.7","sha256":"ab","files":[{"p":"a\"b"}],"n":-1}}}"#;
-            assert!(installed(good).is_some());
+            assert!(installed(&good[..]).is_some());
             for cut in 0..good.len() {
                 assert!(installed(&good[..cut]).is_none(), "accepted a cut at {cut}");
                 for b in [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'x', 0xff] {
                     let mut bad = good.to_vec();
                     bad[cut] = b;
-                    let _ = installed(&bad);
+                    let _ = installed(&bad[..]);
                 }
             }
         }
@@ -372,7 +449,7 @@ mod skim {
             ] {
                 assert!(names(bad).is_none(), "accepted: {bad}");
             }
-            assert!(installed(b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}").is_none());
+            assert!(installed(&b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}"[..]).is_none());
         }
     }
 }

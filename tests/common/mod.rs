@@ -133,6 +133,8 @@ pub enum Behaviour {
     Body(Vec<u8>),
     /// Serve the file at about this many bytes a second.
     Throttle(usize),
+    /// Serve the file with `Transfer-Encoding: chunked`, in chunks of this many bytes.
+    Chunked(usize),
 }
 
 #[derive(Default)]
@@ -250,6 +252,15 @@ fn serve(mut conn: TcpStream, dir: &Path, st: &Mutex<State>) -> std::io::Result<
         write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
         return conn.write_all(&body[..n.min(body.len())]);
     }
+    if let Some(Behaviour::Chunked(size)) = rule {
+        write!(conn, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
+        for part in body.chunks(size.max(1)) {
+            write!(conn, "{:x};ext=1\r\n", part.len())?;
+            conn.write_all(part)?;
+            conn.write_all(b"\r\n")?;
+        }
+        return write!(conn, "0\r\nX-Trailer: yes\r\n\r\n");
+    }
     if let Some(Behaviour::Throttle(rate)) = rule {
         write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
         let chunk = (rate / 20).max(1);
@@ -260,6 +271,94 @@ fn serve(mut conn: TcpStream, dir: &Path, st: &Mutex<State>) -> std::io::Result<
         return Ok(());
     }
     respond(&mut conn, 200, &format!("ETag: {etag}\r\n"), &body)
+}
+
+/// A real forward proxy on 127.0.0.1: absolute-form `GET http://…` requests are passed on
+/// (their `Proxy-*` headers dropped), `CONNECT host:port` opens a tunnel. Remembers each
+/// request line and the `Proxy-Authorization` it came with.
+pub struct ForwardProxy {
+    pub port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// A request line and the `Proxy-Authorization` it came with.
+pub type Seen = (String, Option<String>);
+
+impl ForwardProxy {
+    pub fn start() -> ForwardProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let _ = relay(conn, &log);
+                });
+            }
+        });
+        ForwardProxy { port, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// (request line, Proxy-Authorization) of every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn relay(client: TcpStream, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let line = line.trim_end().to_string();
+    let mut headers = Vec::new();
+    let mut auth = None;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
+            break;
+        }
+        match h.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("proxy-authorization") => auth = Some(v.trim().to_string()),
+            _ => headers.push(h),
+        }
+    }
+    log.lock().unwrap().push((line.clone(), auth));
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut client = client;
+    if method == "CONNECT" {
+        let upstream = TcpStream::connect(target)?;
+        client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        let (mut up_r, mut up_w) = (upstream.try_clone()?, upstream);
+        let mut client_w = client.try_clone()?;
+        let pump = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut reader, &mut up_w);
+            let _ = up_w.shutdown(std::net::Shutdown::Write);
+        });
+        let _ = std::io::copy(&mut up_r, &mut client_w);
+        let _ = client_w.shutdown(std::net::Shutdown::Both);
+        let _ = pump.join();
+        return Ok(());
+    }
+    let Some(rest) = target.strip_prefix("http://") else {
+        return client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    };
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut upstream = TcpStream::connect(host)?;
+    write!(upstream, "{method} {path} HTTP/1.1\r\n")?;
+    for h in headers {
+        upstream.write_all(h.as_bytes())?;
+    }
+    upstream.write_all(b"\r\n")?;
+    std::io::copy(&mut upstream, &mut client)?;
+    Ok(())
 }
 
 /// A package to build: name, version, depends, and files (path, content, mode).
