@@ -195,25 +195,27 @@ fn spawn_with_terminal(program: &str, args: &[String], original: Original) -> io
     Ok(child.id() as pid_t)
 }
 
+unsafe extern "C" {
+    /// The process's environment as the C library holds it: handed to the child as is, with
+    /// no copy (a copy of every variable was measurable in the container start).
+    static environ: *const *mut libc::c_char;
+}
+
 fn spawn_without_terminal(program: &str, args: &[String], original: &Original) -> io::Result<pid_t> {
     use std::ffi::CString;
-    use std::os::unix::ffi::OsStringExt;
-    let nul = |_| io::Error::new(io::ErrorKind::InvalidInput, "an argument or variable contains a NUL byte");
+    let nul = |_| io::Error::new(io::ErrorKind::InvalidInput, "an argument contains a NUL byte");
     let argv: Vec<CString> = std::iter::once(program)
         .chain(args.iter().map(String::as_str))
         .map(CString::new)
         .collect::<Result<_, _>>()
         .map_err(nul)?;
-    let env = std::env::vars_os().map(|(k, v)| [k.into_vec(), b"=".to_vec(), v.into_vec()].concat());
-    let envp: Vec<CString> = env.map(CString::new).collect::<Result<_, _>>().map_err(nul)?;
-    let pointers = |strings: &[CString]| -> Vec<*mut libc::c_char> {
-        strings.iter().map(|s| s.as_ptr() as *mut libc::c_char).chain([std::ptr::null_mut()]).collect()
-    };
-    let (argv_ptrs, envp_ptrs) = (pointers(&argv), pointers(&envp));
+    let argv_ptrs: Vec<*mut libc::c_char> =
+        argv.iter().map(|s| s.as_ptr() as *mut libc::c_char).chain([std::ptr::null_mut()]).collect();
     let mut pid: pid_t = 0;
     // SAFETY: `attr` and `defaults` are initialised by posix_spawnattr_init and sigemptyset
-    // before use and `attr` is destroyed on every path; `argv_ptrs` and `envp_ptrs` are
-    // NULL-terminated arrays of pointers into `argv` and `envp`, which outlive the call.
+    // before use and `attr` is destroyed on every path; `argv_ptrs` is a
+    // NULL-terminated array of pointers into `argv`, which outlives the call; `environ` is the
+    // C library's environment, which nothing changes while alp runs (it sets no variables).
     let rc = unsafe {
         let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
         let rc = libc::posix_spawnattr_init(&mut attr);
@@ -241,7 +243,7 @@ fn spawn_without_terminal(program: &str, args: &[String], original: &Original) -
                 std::ptr::null(),
                 &attr,
                 argv_ptrs.as_ptr(),
-                envp_ptrs.as_ptr(),
+                environ,
             );
         }
         libc::posix_spawnattr_destroy(&mut attr);
