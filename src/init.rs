@@ -237,14 +237,7 @@ fn spawn_without_terminal(program: &str, args: &[String], original: &Original) -
             rc = libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
         }
         if rc == 0 {
-            rc = libc::posix_spawnp(
-                &mut pid,
-                argv[0].as_ptr(),
-                std::ptr::null(),
-                &attr,
-                argv_ptrs.as_ptr(),
-                environ,
-            );
+            rc = libc::posix_spawnp(&mut pid, argv[0].as_ptr(), std::ptr::null(), &attr, argv_ptrs.as_ptr(), environ);
         }
         libc::posix_spawnattr_destroy(&mut attr);
         rc

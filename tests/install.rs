@@ -365,6 +365,30 @@ fn a_commit_interrupted_at_a_failpoint_is_completed_by_the_next_command() {
 }
 
 #[test]
+fn a_big_commit_interrupted_midway_is_completed_by_the_next_command() {
+    // Enough files that the renames are split over several threads.
+    let names: Vec<(String, String)> =
+        (0..400).map(|i| (format!("usr/share/many/d{}/f{i}", i % 20), format!("file {i}\n"))).collect();
+    let files: Vec<(&str, &str, u32)> = names.iter().map(|(p, c)| (p.as_str(), c.as_str(), 0o644)).collect();
+    let repo = TempDir::new("repo");
+    make_repo(repo.path(), &[Pkg { name: "many", version: "1.0", depends: &[], files: &files }]);
+    let root = TempDir::new("root");
+    let r = repo.path().to_str().unwrap();
+    let args = ["--repo", r, "--allow-untrusted", "install", "many"];
+    let o = run(alp(root.path()).env("ALP_TEST_FAILPOINT", "mid-commit").args(args));
+    assert!(!o.status.success(), "the failpoint aborts");
+    assert!(root.join("var/lib/alp/journal").exists());
+    // Any next command that takes the lock finishes the commit.
+    ok(alp(root.path()).args(args));
+    assert!(!root.join("var/lib/alp/journal").exists());
+    for (path, content) in &names {
+        assert_eq!(&std::fs::read_to_string(root.join(path)).unwrap(), content, "{path}");
+    }
+    assert!(!snapshot(root.path()).iter().any(|f| f.0.contains(".alp-new.")), "no staging files left");
+    assert!(db(root.path()).contains("usr/share/many/d19/f399"));
+}
+
+#[test]
 fn a_local_archive_installs_with_its_own_metadata() {
     let repo = TempDir::new("repo");
     make_repo(

@@ -7,7 +7,8 @@ use crate::error::{self, IoContext, Result};
 use crate::fsutil;
 use crate::json::{self, Fields};
 use miniserde::json::Value;
-use std::path::PathBuf;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 
 /// Paths are relative to the install root.
 #[derive(Debug, Default)]
@@ -77,19 +78,7 @@ impl Journal {
 
     fn apply(&self, paths: &Paths) -> Result<()> {
         let root = &paths.root;
-        let half = self.renames.len() / 2;
-        for (i, (staged, dest)) in self.renames.iter().enumerate() {
-            if i == half {
-                failpoint("mid-commit");
-            }
-            let (staged, dest) = (root.join(staged), root.join(dest));
-            match std::fs::rename(&staged, &dest) {
-                Ok(()) => {}
-                // Already renamed by an earlier, interrupted run.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(error::io_at("moving into place", &dest, e)),
-            }
-        }
+        move_into_place(root, &self.renames)?;
         for path in &self.removes {
             fsutil::remove_if_exists(&root.join(path))?;
         }
@@ -122,6 +111,47 @@ pub fn recover(paths: &Paths) -> Result<bool> {
     journal.apply(paths)?;
     crate::log::info("completed a commit interrupted by an earlier run");
     Ok(true)
+}
+
+/// Renames every staged file onto its final path. Renames in one directory take that
+/// directory's lock, so they are split by directory over a few threads, which then work in
+/// different directories at once (a package of thousands of small files spends most of its
+/// commit here). Each rename is independent of the others, so their order does not matter.
+fn move_into_place(root: &Path, renames: &[(String, String)]) -> Result<()> {
+    let lanes = crate::unpack::writer::count().min(renames.len() / 64).max(1);
+    let mut split: Vec<Vec<&(String, String)>> = vec![Vec::new(); lanes];
+    for pair in renames {
+        let dir = pair.1.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut h = std::hash::DefaultHasher::new();
+        dir.hash(&mut h);
+        split[(h.finish() % lanes as u64) as usize].push(pair);
+    }
+    let Some((first, rest)) = split.split_first() else { return Ok(()) };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest.iter().map(|lane| scope.spawn(|| rename_all(root, lane, false))).collect();
+        let mut result = rename_all(root, first, true);
+        for h in others {
+            let r = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            result = result.and(r);
+        }
+        result
+    })
+}
+
+fn rename_all(root: &Path, renames: &[&(String, String)], failpoint_lane: bool) -> Result<()> {
+    for (i, (staged, dest)) in renames.iter().enumerate() {
+        if failpoint_lane && i == renames.len() / 2 {
+            failpoint("mid-commit");
+        }
+        let (staged, dest) = (root.join(staged), root.join(dest));
+        match std::fs::rename(&staged, &dest) {
+            Ok(()) => {}
+            // Already renamed by an earlier, interrupted run.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(error::io_at("moving into place", &dest, e)),
+        }
+    }
+    Ok(())
 }
 
 /// A test-only crash point: with `ALP_TEST_FAILPOINT=<name>` alp aborts right there,
