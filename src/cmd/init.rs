@@ -55,7 +55,8 @@ fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(error::io_at("reading the database", &path, e)),
     };
-    if let Some(have) = skim::installed(file) {
+    let length = file.metadata().map(|m| m.len()).ok();
+    if let Some(have) = skim::installed(file, length) {
         return satisfied(&have, wanted);
     }
     // Not in the shape alp writes: the full reader accepts it or says what is wrong.
@@ -190,36 +191,58 @@ mod skim {
     const CHUNK: usize = 16 * 1024;
 
     /// Every installed package, or `None` when the text is not a database as alp writes it
-    /// (or cannot be read to its end).
-    pub fn installed(src: impl Read) -> Option<Vec<Pinned>> {
+    /// (or cannot be read to its end). `length` is the file's size on disk.
+    pub fn installed(src: impl Read, length: Option<u64>) -> Option<Vec<Pinned>> {
         let mut p = Parser { src, buf: [0; CHUNK], at: 0, end: 0 };
         let mut out = Vec::new();
-        let mut format_ok = false;
-        p.object(|p, key| match key {
+        let (mut format_ok, mut length_ok) = (false, false);
+        let mut summary_read = false;
+        let whole = p.object(|p, key| match key {
             "format" => {
                 format_ok = p.plain_str()? == FORMAT;
                 Some(())
             }
-            "packages" => p.object(|p, name| {
-                let (mut version, mut sha256) = (None, None);
-                p.object(|p, field| match field {
-                    "version" => {
-                        version = Some(p.plain_str()?);
-                        Some(())
-                    }
-                    "sha256" => {
-                        sha256 = Some(p.plain_str()?);
-                        Some(())
-                    }
-                    _ => p.skip_value(),
-                })?;
-                out.push(Pinned { name: name.to_string(), version: version?, sha256: sha256.unwrap_or_default() });
-                Some(())
-            }),
+            // The length alp wrote: a file cut short or added to is not skimmed.
+            "length" => {
+                length_ok = p.plain_str()?.parse::<u64>().ok() == length;
+                length_ok.then_some(())
+            }
+            // Written after the format and length: with it read, the rest (file lists) is
+            // not needed.
+            "summary" if format_ok && length_ok && out.is_empty() => {
+                p.pinned(&mut out)?;
+                summary_read = true;
+                None // stop reading here
+            }
+            "packages" => p.pinned(&mut out),
             _ => p.skip_value(),
-        })?;
+        });
+        if summary_read {
+            return Some(out);
+        }
+        whole?;
         p.ws();
         (format_ok && !p.fill()).then_some(out)
+    }
+
+    /// Where the first `"` or `\\` in `s` is, looking at eight bytes at a time: strings (paths
+    /// and digests in file lists) are most of a database, and this build is optimised for
+    /// size, so a byte-by-byte scan stays byte by byte.
+    fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        // Non-zero when some byte of `x` is zero.
+        let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        let mut start = 0;
+        for chunk in s.chunks_exact(8) {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else { break };
+            let w = u64::from_le_bytes(bytes);
+            if zero_byte(w ^ (ONES * b'"' as u64)) | zero_byte(w ^ (ONES * b'\\' as u64)) != 0 {
+                break;
+            }
+            start += 8;
+        }
+        s[start..].iter().position(|&c| c == b'"' || c == b'\\').map(|i| start + i)
     }
 
     struct Parser<R> {
@@ -244,7 +267,11 @@ mod skim {
             true
         }
 
+        #[inline(always)]
         fn next_raw(&mut self) -> Option<u8> {
+            if self.at < self.end {
+                return self.buf.get(self.at).copied();
+            }
             self.fill().then(|| self.buf[self.at])
         }
 
@@ -273,7 +300,7 @@ mod skim {
                     return None;
                 }
                 let rest = &self.buf[self.at..self.end];
-                match rest.iter().position(|&c| c == b'"' || c == b'\\') {
+                match find_quote_or_backslash(rest) {
                     Some(i) if rest[i] == b'"' => {
                         out.extend_from_slice(&rest[..i]);
                         self.at += i + 1;
@@ -295,7 +322,7 @@ mod skim {
                     return None;
                 }
                 let rest = &self.buf[self.at..self.end];
-                match rest.iter().position(|&c| c == b'"' || c == b'\\') {
+                match find_quote_or_backslash(rest) {
                     Some(i) => {
                         let quote = rest[i] == b'"';
                         self.at += i + 1;
@@ -328,22 +355,51 @@ mod skim {
                     return any.then_some(());
                 }
             }
+            // From one bracket or quote to the next, a buffer at a time.
             let mut depth = 0usize;
-            while let Some(c) = self.next_raw() {
-                self.at += 1;
+            loop {
+                if !self.fill() {
+                    return None;
+                }
+                let rest = &self.buf[self.at..self.end];
+                let Some(i) = rest.iter().position(|&c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']')) else {
+                    self.at = self.end;
+                    continue;
+                };
+                let c = rest[i];
+                self.at += i + 1;
                 match c {
                     b'"' => self.skip_str_body()?,
                     b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    _ => {
                         depth = depth.checked_sub(1)?;
                         if depth == 0 {
                             return Some(());
                         }
                     }
-                    _ => {}
                 }
             }
-            None
+        }
+
+        /// An object of package name → object with (at least) "version" and maybe "sha256":
+        /// the shape of both "summary" and "packages".
+        fn pinned(&mut self, out: &mut Vec<Pinned>) -> Option<()> {
+            self.object(|p, name| {
+                let (mut version, mut sha256) = (None, None);
+                p.object(|p, field| match field {
+                    "version" => {
+                        version = Some(p.plain_str()?);
+                        Some(())
+                    }
+                    "sha256" => {
+                        sha256 = Some(p.plain_str()?);
+                        Some(())
+                    }
+                    _ => p.skip_value(),
+                })?;
+                out.push(Pinned { name: name.to_string(), version: version?, sha256: sha256.unwrap_or_default() });
+                Some(())
+            })
         }
 
         /// An object, handing each member's key to `member`, which must consume the value.
@@ -374,7 +430,7 @@ mod skim {
         use super::*;
 
         fn names(text: &str) -> Option<Vec<String>> {
-            installed(text.as_bytes())
+            installed(text.as_bytes(), Some(text.len() as u64))
                 .map(|v| v.iter().map(|p| format!("{}={}:{}", p.name, p.version, p.sha256)).collect())
         }
 
@@ -401,6 +457,42 @@ mod skim {
         }
 
         #[test]
+        fn finds_the_first_quote_or_backslash_at_any_offset() {
+            for len in 0..40 {
+                for at in 0..len {
+                    for c in [b'"', b'\\'] {
+                        let mut s = vec![b'a'; len];
+                        s[at] = c;
+                        if at + 1 < len {
+                            s[at + 1] = b'"';
+                        }
+                        assert_eq!(find_quote_or_backslash(&s), Some(at), "len {len} at {at}");
+                    }
+                }
+                // Bytes that differ from the two by one bit, and high bytes, are no match.
+                let s: Vec<u8> =
+                    [b'#', b'!', b'\x5d', 0xa2, 0xdc, 0x80, 0xff].iter().copied().cycle().take(len).collect();
+                assert_eq!(find_quote_or_backslash(&s), None, "len {len}");
+            }
+        }
+
+        #[test]
+        fn stops_after_the_summary_when_the_length_is_right() {
+            // What follows the summary is never read: here it is not even JSON.
+            let text = r#"{"format":"alp-db-1","length":"000000000141","summary":{"jq":{"version":"1.7","sha256":"ab"},"b":{"version":"2","sha256":""}},"packages":{{{{"#;
+            assert_eq!(text.len(), 141);
+            assert_eq!(names(text).unwrap(), ["jq=1.7:ab", "b=2:"]);
+            // A file cut short (or grown) is not skimmed, whatever its summary says.
+            assert!(installed(text.as_bytes(), Some(100)).is_none());
+            assert!(installed(text.as_bytes(), None).is_none());
+            // A summary before the format is not trusted to stand alone.
+            let text = r#"{"summary":{"x":{"version":"1"}},"format":"alp-db-1","packages":{"jq":{"version":"1.7"}}}"#;
+            assert_eq!(names(text).unwrap(), ["jq=1.7:"]);
+            // A cut summary falls back to the full reader.
+            assert!(names(r#"{"format":"alp-db-1","summary":{"jq":{"version":"1.7""#).is_none());
+        }
+
+        #[test]
         fn reads_across_refills_and_big_file_lists() {
             let files: Vec<String> =
                 (0..3000).map(|i| format!(r#"{{"path":"usr/lib/x/f{i}.py","sha256":"{i:064}","mode":420}}"#)).collect();
@@ -408,13 +500,8 @@ mod skim {
                 r#"{{"format":"alp-db-1","packages":{{"a":{{"version":"1.0","files":[{}],"sha256":"ff"}},"b":{{"version":"2"}}}}}}"#,
                 files.join(",")
             );
-            let whole: Vec<String> = installed(text.as_bytes())
-                .unwrap()
-                .iter()
-                .map(|p| format!("{}={}:{}", p.name, p.version, p.sha256))
-                .collect();
-            assert_eq!(whole, ["a=1.0:ff", "b=2:"]);
-            let trickled = installed(Trickle(text.as_bytes())).unwrap();
+            assert_eq!(names(&text).unwrap(), ["a=1.0:ff", "b=2:"]);
+            let trickled = installed(Trickle(text.as_bytes()), None).unwrap();
             assert_eq!(trickled.len(), 2);
             assert_eq!((trickled[0].name.as_str(), trickled[0].sha256.as_str()), ("a", "ff"));
         }
@@ -422,13 +509,13 @@ mod skim {
         #[test]
         fn never_panics_on_cut_or_corrupted_text() {
             let good = br#"{"format":"alp-db-1","packages":{"jq":{"version":"1.7","sha256":"ab","files":[{"p":"a\"b"}],"n":-1}}}"#;
-            assert!(installed(&good[..]).is_some());
+            assert!(installed(&good[..], Some(good.len() as u64)).is_some());
             for cut in 0..good.len() {
-                assert!(installed(&good[..cut]).is_none(), "accepted a cut at {cut}");
+                assert!(installed(&good[..cut], Some(cut as u64)).is_none(), "accepted a cut at {cut}");
                 for b in [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'x', 0xff] {
                     let mut bad = good.to_vec();
                     bad[cut] = b;
-                    let _ = installed(&bad[..]);
+                    let _ = installed(&bad[..], Some(bad.len() as u64));
                 }
             }
         }
@@ -449,7 +536,10 @@ mod skim {
             ] {
                 assert!(names(bad).is_none(), "accepted: {bad}");
             }
-            assert!(installed(&b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}"[..]).is_none());
+            assert!(
+                installed(&b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}"[..], None)
+                    .is_none()
+            );
         }
     }
 }

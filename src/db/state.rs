@@ -1,5 +1,6 @@
 //! The installed database, `var/lib/alp/installed.json`: per package its metadata, files
-//! (path, sha256, mode), directories, install time and origin. Written only atomically.
+//! (path, sha256, mode), directories, install time and origin, after a summary of every
+//! package's version and sha256 (what `alp init`'s fast path reads). Written only atomically.
 
 use crate::config::Paths;
 use crate::error::{self, Result};
@@ -10,6 +11,9 @@ use miniserde::json::Value;
 use std::collections::BTreeMap;
 
 const FORMAT: &str = "alp-db-1";
+/// The file's length is written as a fixed-width decimal string, so writing it does not
+/// change it.
+const LENGTH_DIGITS: usize = 12;
 
 /// One installed file. `sha256` is empty for symlinks; `link` holds their target.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +70,28 @@ impl Db {
                 packages.insert(name.clone(), inst);
             }
         }
-        Ok(Db { packages })
+        if let Some(length) = f.get("length")
+            && !matches!(length, Value::String(l) if l.parse::<usize>().ok() == Some(text.len()))
+        {
+            return Err(error::bad_input("it is not as long as when it was written"));
+        }
+        let db = Db { packages };
+        // The summary repeats the packages for the fast path; it must say the same.
+        if let Some(summary) = f.get("summary") {
+            let Value::Object(map) = summary else {
+                return Err(error::bad_input("'summary' is not an object"));
+            };
+            let agrees = map.len() == db.packages.len()
+                && map.iter().all(|(name, v)| {
+                    let (Some(p), Ok(s)) = (db.packages.get(name), Fields::of(v, "summary")) else { return false };
+                    s.str("version").is_ok_and(|x| x == p.meta.version)
+                        && s.str("sha256").is_ok_and(|x| x == p.meta.sha256)
+                });
+            if !agrees {
+                return Err(error::bad_input("its summary disagrees with its package list"));
+            }
+        }
+        Ok(db)
     }
 
     /// Writes the document field by field: a database with tens of thousands of files
@@ -75,7 +100,25 @@ impl Db {
         let mut out = String::with_capacity(4096);
         out.push_str("{\"format\":");
         json::quote_into(&mut out, FORMAT);
-        out.push_str(",\"packages\":{");
+        // Then the file's own length (filled in below) and each package's version and
+        // sha256: all that `alp init`'s fast path needs, so it reads the start of the file
+        // and not the file lists, and still notices a file cut short (cmd/init.rs, skim).
+        out.push_str(",\"length\":\"");
+        let length_at = out.len();
+        out.push_str(&"0".repeat(LENGTH_DIGITS));
+        out.push_str("\",\"summary\":{");
+        for (i, (name, p)) in self.packages.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::quote_into(&mut out, name);
+            out.push_str(":{\"version\":");
+            json::quote_into(&mut out, &p.meta.version);
+            out.push_str(",\"sha256\":");
+            json::quote_into(&mut out, &p.meta.sha256);
+            out.push('}');
+        }
+        out.push_str("},\"packages\":{");
         for (i, (name, p)) in self.packages.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -85,6 +128,8 @@ impl Db {
             p.write_json(&mut out);
         }
         out.push_str("}}");
+        let length = format!("{:0width$}", out.len(), width = LENGTH_DIGITS);
+        out.replace_range(length_at..length_at + LENGTH_DIGITS, &length);
         out
     }
 
@@ -206,5 +251,13 @@ mod tests {
             (7, 9, vec!["usr/bin".to_string()], vec!["remove".to_string()])
         );
         assert_eq!(p.meta.depends, ["c>=1"]);
+        // A summary that disagrees with the packages is damage, not a second truth.
+        let text = db.to_json();
+        let bad = text.replacen("\"version\":\"1.0\"", "\"version\":\"9.9\"", 1);
+        assert!(bad != text && Db::parse(&bad).is_err());
+        assert!(Db::parse(&format!("{text} ")).is_err(), "the length is checked");
+        let without =
+            text.replacen(&text[text.find(",\"length\"").unwrap()..text.find(",\"packages\"").unwrap()], "", 1);
+        assert!(Db::parse(&without).is_ok(), "databases from before the summary still load");
     }
 }

@@ -403,6 +403,9 @@ impl Unpacker<'_, '_> {
         if let Some(parent) = rel.rfind('/').map(|i| &rel[..i]) {
             self.ensure_dir(parent, 0o755)?;
         }
+        // Claimed before it exists: packages unpack side by side, and another package's file
+        // at this path must meet the claim (a conflict), never the directory already made.
+        self.claims.claim_dir(rel, self.package)?;
         let abs = self.root.join(rel);
         match fs::symlink_metadata(&abs) {
             Ok(m) if m.is_dir() => {}
@@ -426,7 +429,6 @@ impl Unpacker<'_, '_> {
                 Err(e) => return Err(error::io_at("creating directory", &abs, e)),
             },
         }
-        self.claims.claim_dir(rel, self.package)?;
         self.ready_dirs.insert(rel.to_string());
         self.staged.dirs.push(rel.to_string());
         Ok(())

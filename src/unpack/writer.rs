@@ -241,9 +241,9 @@ fn finish_file(open: &Open) -> Result<()> {
     Ok(())
 }
 
-/// How many writers: one per core, at least two, at most four. (On this project's ext4 test
-/// machine the kernel serialises file creation, so two writers measured the same as one;
-/// they pay off where creation scales, and they always take hashing off the reading thread.)
+/// How many writers: one per core, at least two, at most four. Creating files in different
+/// directories runs in parallel in the kernel (in one directory it does not, hence `pick`);
+/// writers also take hashing off the reading thread.
 pub fn count() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
     *N.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4))
