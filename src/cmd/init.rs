@@ -225,24 +225,9 @@ mod skim {
         (format_ok && !p.fill()).then_some(out)
     }
 
-    /// Where the first `"` or `\\` in `s` is, looking at eight bytes at a time: strings (paths
-    /// and digests in file lists) are most of a database, and this build is optimised for
-    /// size, so a byte-by-byte scan stays byte by byte.
+    /// Where the first `"` or `\\` in `s` is.
     fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGHS: u64 = 0x8080_8080_8080_8080;
-        // Non-zero when some byte of `x` is zero.
-        let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        let mut start = 0;
-        for chunk in s.chunks_exact(8) {
-            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else { break };
-            let w = u64::from_le_bytes(bytes);
-            if zero_byte(w ^ (ONES * b'"' as u64)) | zero_byte(w ^ (ONES * b'\\' as u64)) != 0 {
-                break;
-            }
-            start += 8;
-        }
-        s[start..].iter().position(|&c| c == b'"' || c == b'\\').map(|i| start + i)
+        s.iter().position(|&c| c == b'"' || c == b'\\')
     }
 
     struct Parser<R> {
@@ -453,26 +438,6 @@ mod skim {
                 buf[0] = *first;
                 self.0 = rest;
                 Ok(1)
-            }
-        }
-
-        #[test]
-        fn finds_the_first_quote_or_backslash_at_any_offset() {
-            for len in 0..40 {
-                for at in 0..len {
-                    for c in [b'"', b'\\'] {
-                        let mut s = vec![b'a'; len];
-                        s[at] = c;
-                        if at + 1 < len {
-                            s[at + 1] = b'"';
-                        }
-                        assert_eq!(find_quote_or_backslash(&s), Some(at), "len {len} at {at}");
-                    }
-                }
-                // Bytes that differ from the two by one bit, and high bytes, are no match.
-                let s: Vec<u8> =
-                    [b'#', b'!', b'\x5d', 0xa2, 0xdc, 0x80, 0xff].iter().copied().cycle().take(len).collect();
-                assert_eq!(find_quote_or_backslash(&s), None, "len {len}");
             }
         }
 
