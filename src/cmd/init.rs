@@ -173,11 +173,14 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
     Ok(0)
 }
 
-/// Reading `installed.json` for the fast path without building the database: one pass over
-/// the file through a small fixed buffer, keeping each package's name, version and sha256 and
-/// skipping everything else (file lists above all), so neither memory nor page faults grow
-/// with the files packages installed. Anything unexpected gives `None`, and the caller falls
-/// back to `Db::load`, the one real reader, which accepts the file or explains what is wrong.
+/// Reading `installed.json` for the fast path without building the database. alp writes it
+/// as format, length, summary (each package's version and sha256), then the packages: the
+/// skim reads through a small fixed buffer up to the end of the summary and stops, once the
+/// length matches the file's size. A database from before the summary is skimmed whole,
+/// skipping everything but names, versions and sha256s. Either way neither memory nor page
+/// faults grow with the files packages installed. Anything unexpected gives `None`, and the
+/// caller falls back to `Db::load`, the one real reader, which accepts the file or explains
+/// what is wrong.
 mod skim {
     use std::io::Read;
 
