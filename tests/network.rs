@@ -189,3 +189,28 @@ fn requests_go_through_the_proxy_unless_no_proxy_names_the_host() {
     );
     assert!(e.contains(&s.server.url()), "{e}");
 }
+
+#[test]
+fn a_big_index_on_a_slow_link_gets_time_for_its_length() {
+    // 800 kB at ~400 kB/s takes about 2 s, twice ALP_TIMEOUT: the deadline grows with the
+    // Content-Length (at 256 KiB/s), so the download finishes.
+    let repo = TempDir::new("repo");
+    let padding = "x".repeat(800_000);
+    let zeros = "0".repeat(64);
+    std::fs::write(
+        repo.join("index.json"),
+        format!(
+            r#"{{"format":"alp-index-1","name":"t","serial":1,"generated":"2026-01-01T00:00:00Z","expires":null,"packages":[{{"name":"pad","version":"1","file":"pad-1.tar.gz","sha256":"{zeros}","size":1,"description":"{padding}"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let server = Server::start(repo.path());
+    server.set("/index.json", Behaviour::Throttle(400_000));
+    let root = TempDir::new("root");
+    ok(alp(root.path()).env("ALP_TIMEOUT", "1").env("ALP_RETRIES", "0").args([
+        "--repo",
+        &server.url(),
+        "--allow-untrusted",
+        "update",
+    ]));
+}

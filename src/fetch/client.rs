@@ -344,6 +344,14 @@ pub struct Body {
     pub declared: Option<u64>,
 }
 
+impl Body {
+    /// Moves the exchange's deadline later, e.g. once the body's length is known.
+    pub fn allow_more_time(&mut self, extra: Duration) {
+        let timed = self.reader.get_mut();
+        timed.deadline += extra;
+    }
+}
+
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         read_framed(&mut self.reader, &mut self.framing, buf)

@@ -33,6 +33,8 @@ pub struct Body {
 }
 
 const MAX_REDIRECTS: usize = 10;
+/// Bytes per second a transfer may fall to and still finish: deadlines grow by size at this rate.
+const MIN_RATE: u64 = 256 * 1024;
 
 /// A URL or a local path, as a repository line or a package `file` names it.
 pub enum Location {
@@ -93,7 +95,7 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
     // time for the body at a floor rate of 256 KiB/s, so a stalled or trickling server fails
     // while a slow but moving one finishes.
     let idle = Duration::from_secs(net.timeout.max(1));
-    let budget = Duration::from_secs(net.timeout + expect_len.unwrap_or(0) / (256 * 1024));
+    let budget = Duration::from_secs(net.timeout + expect_len.unwrap_or(0) / MIN_RATE);
     let user_agent = concat!("alp/", env!("CARGO_PKG_VERSION"));
     let mut url = url.to_string();
     let mut redirects = 0;
@@ -120,9 +122,14 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
                 let header = |name: &str| resp.header(name).map(str::to_string);
                 match status {
                     200 => {
-                        let len = resp.body.declared;
-                        let etag = header("etag");
-                        return Ok(Fetched::Body(Body { reader: Box::new(resp.body), etag, len }));
+                        let (len, etag) = (resp.body.declared, header("etag"));
+                        let mut body = resp.body;
+                        // A body whose size only the server knew (an index) gets the same
+                        // time per byte as one whose size was expected.
+                        if let (None, Some(n)) = (expect_len, len) {
+                            body.allow_more_time(Duration::from_secs(n / MIN_RATE));
+                        }
+                        return Ok(Fetched::Body(Body { reader: Box::new(body), etag, len }));
                     }
                     304 if etag.is_some() => return Ok(Fetched::NotModified),
                     301 | 302 | 303 | 307 | 308 => {
