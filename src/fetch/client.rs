@@ -38,10 +38,12 @@ impl Url {
         let rest = rest.split('#').next().unwrap_or("");
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(split);
-        let target = if target.starts_with('/') { target.to_string() } else { format!("/{target}") };
+        let target = if target.starts_with('/') { escape(target) } else { format!("/{}", escape(target)) };
         let host_port = authority.rsplit('@').next().unwrap_or(authority);
         let default_port = if https { 443 } else { 80 };
-        let (host, port) = split_host_port(host_port, default_port).ok_or_else(|| format!("bad host in URL: {url}"))?;
+        let (host, port) = split_host_port(host_port, default_port)
+            .filter(|(h, _)| h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b)))
+            .ok_or_else(|| format!("bad host in URL: {url}"))?;
         Ok(Url { https, host, port, target })
     }
 
@@ -53,6 +55,20 @@ impl Url {
             format!("{}:{}", self.host, self.port)
         }
     }
+}
+
+/// Percent-encodes what may not stand in a request line as is (spaces, control characters,
+/// non-ASCII), so a file name from an index can never add a header to the request.
+fn escape(target: &str) -> String {
+    let mut out = String::with_capacity(target.len());
+    for b in target.bytes() {
+        if b <= b' ' || b >= 0x7f || b"\"<>\\^`{|}".contains(&b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
 }
 
 /// `host[:port]` or `[v6][:port]`; `None` for an empty host or a bad port.
@@ -513,6 +529,9 @@ mod tests {
         let u = Url::parse("http://user@[::1]:8080").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.target.as_str()), ("::1", 8080, "/"));
         assert_eq!(u.authority(), "[::1]:8080");
+        let u = Url::parse("http://h/pkgs/my file-1.0.tar.gz\r\nX-Evil: 1/ü").unwrap();
+        assert_eq!(u.target, "/pkgs/my%20file-1.0.tar.gz%0D%0AX-Evil:%201/%C3%BC");
+        assert!(Url::parse("http://h\r\nX: y/").is_err());
         assert!(Url::parse("ftp://x/").is_err());
         assert!(Url::parse("http://:80/").is_err());
         assert!(Url::parse("http://h:99999/").is_err());
