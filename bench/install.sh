@@ -10,9 +10,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-7}
 work=/tmp/alp-bench
 repo=$work/repo
-for tool in nginx; do
-    command -v $tool >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light time >/dev/null; }
-done
+command -v nginx >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light time >/dev/null; }
 [ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 bin=$PWD/target/x86_64-unknown-linux-musl/release/alp
 cargo build --release --locked --target x86_64-unknown-linux-musl -q
