@@ -171,6 +171,12 @@ pub fn valid_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
 }
 
+/// Versions as packages may carry them: not empty, at most 64 bytes, no whitespace (any
+/// other text compares by the rules above).
+pub fn valid_version(version: &str) -> bool {
+    !version.is_empty() && version.len() <= 64 && !version.contains(char::is_whitespace)
+}
+
 impl fmt::Display for Req {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let op = match self.op {

@@ -457,7 +457,8 @@ fn setuid_setgid_and_foreign_owners_are_neutralised() {
     assert_eq!(uid, std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&sb.root).unwrap()));
     // The database records the modes actually installed.
     let db = sb.db();
-    assert!(!db.contains(&(0o4755).to_string()) && !db.contains(&(0o7777).to_string()), "{db}");
+    assert!(!db.contains(&format!("\"mode\":{}", 0o4755)) && !db.contains(&format!("\"mode\":{}", 0o7777)), "{db}");
+    assert!(db.contains(&format!("\"mode\":{}", 0o755)), "{db}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ fn metadata(v: Option<&Value>, what: &str) -> Result<Package> {
         return Err(error::bad_input(format!("{what}: '{name}' is not a valid package name")));
     }
     let version = f.str("version")?;
-    if version.is_empty() || version.len() > 64 || version.contains(char::is_whitespace) {
+    if !version::valid_version(&version) {
         return Err(error::bad_input(format!("{what}: '{version}' is not a valid version")));
     }
     let depends = f.strings("dependencies")?;

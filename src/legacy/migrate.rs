@@ -114,7 +114,7 @@ fn old_package(dir: &Path, key: &str, v: &Value) -> Result<OldPackage> {
         return Err(error::bad_input(format!("'{name}' is not a valid package name")));
     }
     let version = text("version");
-    if version.is_empty() || version.len() > 64 || version.contains(char::is_whitespace) {
+    if !version::valid_version(&version) {
         return Err(error::bad_input(format!("'{version}' is not a valid version")));
     }
     let (depends, dropped_deps): (Vec<String>, Vec<String>) =

@@ -50,7 +50,7 @@ impl Package {
         let what = format!("{what} ({name})");
         let f = Fields { obj: f.obj, what: what.clone() };
         let version = f.str("version")?;
-        if version.is_empty() || version.len() > 64 || version.contains(char::is_whitespace) {
+        if !version::valid_version(&version) {
             return Err(error::bad_input(format!("{what}: '{version}' is not a valid version")));
         }
         let p = Package {
