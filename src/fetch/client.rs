@@ -173,9 +173,18 @@ pub fn get(req: &Request) -> io::Result<Response> {
     stream.write_all(head.as_bytes())?;
     stream.flush()?;
     let mut reader = BufReader::with_capacity(BUFFER, Timed { inner: stream, deadline: req.deadline });
+    let ((status, reason, headers), framing) = read_response_head(&mut reader)?;
+    let declared = match framing {
+        Framing::Length(n) => Some(n),
+        _ => None,
+    };
+    Ok(Response { status, reason, headers, body: Body { reader, framing, declared } })
+}
+
+/// The final response head (interim 1xx answers skipped) and how its body ends.
+fn read_response_head(reader: &mut impl BufRead) -> io::Result<(Head, Framing)> {
     let (status, reason, headers) = loop {
-        let (status, reason, headers) = read_head(&mut reader)?;
-        // 1xx are interim answers; the real one follows.
+        let (status, reason, headers) = read_head(reader)?;
         if !(100..200).contains(&status) {
             break (status, reason, headers);
         }
@@ -190,11 +199,23 @@ pub fn get(req: &Request) -> io::Result<Response> {
     } else {
         Framing::UntilClose
     };
-    let declared = match framing {
-        Framing::Length(n) => Some(n),
-        _ => None,
-    };
-    Ok(Response { status, reason, headers, body: Body { reader, framing, declared } })
+    Ok(((status, reason, headers), framing))
+}
+
+/// Reads `wire` as a server's whole answer, as `get` would, and returns the status and the
+/// body's length. For the fuzz target (`fuzz/fuzz_targets/http.rs`): any bytes give an
+/// answer or an error, never a panic or a loop.
+#[doc(hidden)]
+pub fn read_whole_response(wire: &[u8]) -> io::Result<(u16, u64)> {
+    let mut reader = BufReader::with_capacity(BUFFER, wire);
+    let ((status, _, _), mut framing) = read_response_head(&mut reader)?;
+    let (mut buf, mut total) = (vec![0u8; 4096], 0u64);
+    loop {
+        match read_framed(&mut reader, &mut framing, &mut buf)? {
+            0 => return Ok((status, total)),
+            n => total += n as u64,
+        }
+    }
 }
 
 fn host_header(url: &Url) -> String {
@@ -240,10 +261,11 @@ fn open_tunnel(tcp: &mut Timed<TcpStream>, url: &Url, proxy: &Proxy) -> io::Resu
     let mut reader = BufReader::with_capacity(1, &mut *tcp);
     let (status, reason, _) = read_head(&mut reader)?;
     if !(200..300).contains(&status) {
-        return Err(io::Error::new(
-            io::ErrorKind::ConnectionRefused,
-            format!("proxy {}:{} refused the tunnel: HTTP {status} {reason}", proxy.host, proxy.port),
-        ));
+        // Not worth retrying: the proxy answered, and said no (e.g. 407, credentials needed).
+        return Err(io::Error::other(format!(
+            "proxy {}:{} refused the tunnel: HTTP {status} {reason}",
+            proxy.host, proxy.port
+        )));
     }
     Ok(())
 }
@@ -567,6 +589,17 @@ mod tests {
         assert!(read_head(&mut io::Cursor::new(many.into_bytes())).is_err());
         assert!(read_head(&mut io::Cursor::new(b"SSH-2.0-x\r\n\r\n".to_vec())).is_err());
         assert!(read_head(&mut io::Cursor::new(b"HTTP/1.1 200 OK\r\nX-A: b".to_vec())).is_err());
+    }
+
+    #[test]
+    fn whole_responses_read_as_get_reads_them() {
+        let wire =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        assert_eq!(read_whole_response(wire).unwrap(), (200, 3));
+        assert_eq!(read_whole_response(b"HTTP/1.0 304 Not Modified\r\n\r\ntrailing").unwrap(), (304, 0));
+        assert_eq!(read_whole_response(b"HTTP/1.1 200 OK\r\n\r\nuntil close").unwrap(), (200, 11));
+        assert!(read_whole_response(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+        assert!(read_whole_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort").is_err());
     }
 
     fn body(wire: &[u8], mut framing: Framing) -> io::Result<Vec<u8>> {
