@@ -106,31 +106,34 @@ impl Db {
         out.push_str(",\"length\":\"");
         let length_at = out.len();
         out.push_str(&"0".repeat(LENGTH_DIGITS));
-        out.push_str("\",\"summary\":{");
-        for (i, (name, p)) in self.packages.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            json::quote_into(&mut out, name);
-            out.push_str(":{\"version\":");
-            json::quote_into(&mut out, &p.meta.version);
+        out.push_str("\",\"summary\":");
+        self.write_map(&mut out, |p, out| {
+            out.push_str("{\"version\":");
+            json::quote_into(out, &p.meta.version);
             out.push_str(",\"sha256\":");
-            json::quote_into(&mut out, &p.meta.sha256);
+            json::quote_into(out, &p.meta.sha256);
             out.push('}');
-        }
-        out.push_str("},\"packages\":{");
-        for (i, (name, p)) in self.packages.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            json::quote_into(&mut out, name);
-            out.push(':');
-            p.write_json(&mut out);
-        }
-        out.push_str("}}");
+        });
+        out.push_str(",\"packages\":");
+        self.write_map(&mut out, |p, out| p.write_json(out));
+        out.push('}');
         let length = format!("{:0width$}", out.len(), width = LENGTH_DIGITS);
         out.replace_range(length_at..length_at + LENGTH_DIGITS, &length);
         out
+    }
+
+    /// `{"<name>":<value>,…}` over every package, `value` writing each one's value.
+    fn write_map(&self, out: &mut String, value: impl Fn(&Installed, &mut String)) {
+        out.push('{');
+        for (i, (name, p)) in self.packages.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::quote_into(out, name);
+            out.push(':');
+            value(p, out);
+        }
+        out.push('}');
     }
 
     /// Writes the database atomically (temp file, fsync, rename, fsync the directory).
