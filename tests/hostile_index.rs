@@ -613,3 +613,32 @@ fn https_goes_through_a_proxy_tunnel_and_still_checks_the_certificate() {
     );
     assert!(e.contains("certificate") || e.contains("Certificate"), "{e}");
 }
+
+#[test]
+fn ssl_cert_dir_adds_trusted_certificates() {
+    let dir = TempDir::new("htls");
+    let Some((ca, cert, key)) = tls_files(dir.path()) else {
+        eprintln!("SKIPPED: openssl is not available");
+        return;
+    };
+    let Some(tls) = TlsServer::start(&cert, &key, "http://127.0.0.1:9") else {
+        eprintln!("SKIPPED: python3 is not available");
+        return;
+    };
+    let https = format!("https://127.0.0.1:{}/ok", tls.port);
+    let certs = TempDir::new("certdir");
+    std::fs::copy(&ca, certs.join("test-ca.pem")).unwrap();
+    std::fs::write(certs.join("README"), "not a certificate\n").unwrap();
+    let run_with = |cert_dir: &str| {
+        let root = TempDir::new("hroot");
+        run(alp(root.path())
+            .env("SSL_CERT_FILE", "/dev/null")
+            .env("SSL_CERT_DIR", cert_dir)
+            .env("ALP_RETRIES", "0")
+            .args(["--repo", &https, "--allow-untrusted", "update"]))
+    };
+    let o = run_with(&format!("/nonexistent:{}", certs.path().display()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_with("/nonexistent");
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+}

@@ -278,16 +278,17 @@ fn tls(url: &Url, tcp: TcpStream) -> io::Result<rustls::StreamOwned<rustls::Clie
     Ok(rustls::StreamOwned::new(conn, tcp))
 }
 
-/// One TLS configuration per process: the system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR`
-/// honoured), loaded on first use.
+/// One TLS configuration per process, loaded on first use: the system's CA bundle (or
+/// `SSL_CERT_FILE`), plus every certificate in the directories `SSL_CERT_DIR` lists.
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls_native_certs::load_native_certs().unwrap_or_default() {
-                // A certificate the store cannot use is skipped, as every TLS client does.
-                let _ = roots.add(&rustls::Certificate(cert.0));
+            let bundle = rustls_native_certs::load_native_certs().unwrap_or_default().into_iter().map(|c| c.0);
+            // A certificate the store cannot use is skipped, as every TLS client does.
+            for der in bundle.chain(certs_in_dirs()) {
+                let _ = roots.add(&rustls::Certificate(der));
             }
             Arc::new(
                 rustls::ClientConfig::builder()
@@ -297,6 +298,21 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
             )
         })
         .clone()
+}
+
+/// The certificates in the files of `SSL_CERT_DIR` (a `:`-separated list, as OpenSSL reads
+/// it); files that are not PEM certificates are passed over.
+fn certs_in_dirs() -> Vec<Vec<u8>> {
+    let Some(dirs) = std::env::var_os("SSL_CERT_DIR") else { return Vec::new() };
+    let files = std::env::split_paths(&dirs)
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_file());
+    files
+        .filter_map(|p| rustls_pemfile::certs(&mut BufReader::new(std::fs::File::open(p).ok()?)).ok())
+        .flatten()
+        .collect()
 }
 
 /// The status code, reason and headers of one response head.
