@@ -491,6 +491,22 @@ fn tls_files(dir: &Path) -> Option<(String, String, String)> {
     Some((ca, cert, key))
 }
 
+/// A TLS server (below) with a certificate from a throwaway CA: (the directory holding the
+/// files, the CA certificate's path, the server). `None`, after saying SKIPPED, when openssl or
+/// python3 is missing.
+fn tls_server(redirect_base: &str) -> Option<(TempDir, String, TlsServer)> {
+    let dir = TempDir::new("htls");
+    let Some((ca, cert, key)) = tls_files(dir.path()) else {
+        eprintln!("SKIPPED: openssl is not available");
+        return None;
+    };
+    let Some(tls) = TlsServer::start(&cert, &key, redirect_base) else {
+        eprintln!("SKIPPED: python3 is not available");
+        return None;
+    };
+    Some((dir, ca, tls))
+}
+
 /// An HTTPS server (Python's ssl module) that serves `/ok/index.json` (and 404 for the rest of
 /// `/ok/`) and redirects every other path to `redirect_base` + path.
 struct TlsServer {
@@ -551,15 +567,7 @@ fn a_redirect_from_https_to_http_is_refused() {
     let repo = TempDir::new("hrepo");
     std::fs::write(repo.join("index.json"), index(&[])).unwrap();
     let plain = Server::start(repo.path());
-    let dir = TempDir::new("htls");
-    let Some((ca, cert, key)) = tls_files(dir.path()) else {
-        eprintln!("SKIPPED: openssl is not available");
-        return;
-    };
-    let Some(tls) = TlsServer::start(&cert, &key, &plain.url()) else {
-        eprintln!("SKIPPED: python3 is not available");
-        return;
-    };
+    let Some((_dir, ca, tls)) = tls_server(&plain.url()) else { return };
     let https = format!("https://127.0.0.1:{}", tls.port);
     let root = TempDir::new("hroot");
     // The control: the same server, no redirect, verifies and works.
@@ -580,15 +588,7 @@ fn a_redirect_from_https_to_http_is_refused() {
 
 #[test]
 fn https_goes_through_a_proxy_tunnel_and_still_checks_the_certificate() {
-    let dir = TempDir::new("htls");
-    let Some((ca, cert, key)) = tls_files(dir.path()) else {
-        eprintln!("SKIPPED: openssl is not available");
-        return;
-    };
-    let Some(tls) = TlsServer::start(&cert, &key, "http://127.0.0.1:9") else {
-        eprintln!("SKIPPED: python3 is not available");
-        return;
-    };
+    let Some((_dir, ca, tls)) = tls_server("http://127.0.0.1:9") else { return };
     let proxy = ForwardProxy::start();
     let https = format!("https://127.0.0.1:{}/ok", tls.port);
     let root = TempDir::new("hroot");
@@ -616,15 +616,7 @@ fn https_goes_through_a_proxy_tunnel_and_still_checks_the_certificate() {
 
 #[test]
 fn ssl_cert_dir_adds_trusted_certificates() {
-    let dir = TempDir::new("htls");
-    let Some((ca, cert, key)) = tls_files(dir.path()) else {
-        eprintln!("SKIPPED: openssl is not available");
-        return;
-    };
-    let Some(tls) = TlsServer::start(&cert, &key, "http://127.0.0.1:9") else {
-        eprintln!("SKIPPED: python3 is not available");
-        return;
-    };
+    let Some((_dir, ca, tls)) = tls_server("http://127.0.0.1:9") else { return };
     let https = format!("https://127.0.0.1:{}/ok", tls.port);
     let certs = TempDir::new("certdir");
     std::fs::copy(&ca, certs.join("test-ca.pem")).unwrap();
