@@ -6,11 +6,14 @@ use crate::db::{journal, lock};
 use crate::error::Result;
 use crate::fetch::http::Net;
 use crate::repo::{self, Access, Loaded, Repo};
+use std::sync::OnceLock;
 
 pub struct Ctx {
     pub paths: Paths,
-    pub config: Config,
-    pub net: Net,
+    /// Read on first use: init's fast path reads the database and nothing else.
+    pub config: OnceLock<Config>,
+    /// `--offline` or `ALP_OFFLINE`.
+    pub offline: bool,
     /// `--repo` URLs, added to the configured ones.
     pub cli_repos: Vec<String>,
     pub json: bool,
@@ -22,8 +25,36 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn access(&self) -> Access<'_> {
-        Access { paths: &self.paths, config: &self.config, net: &self.net, allow_untrusted: self.allow_untrusted }
+    /// The settings (`config.json` and `ALP_<KEY>`), read once, on first use.
+    pub fn config(&self) -> Result<&Config> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let config = Config::load(&self.paths)?;
+        crate::log::limit(config.log_size);
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    /// Writes the log now, rotated at the `log_size` setting (read now if nothing has yet).
+    pub fn flush_log(&self) {
+        if crate::log::pending() {
+            let _ = self.config();
+        }
+        crate::log::flush();
+    }
+
+    pub fn net(&self) -> Result<Net> {
+        let config = self.config()?;
+        Ok(Net { timeout: config.timeout, retries: config.retries, offline: self.offline })
+    }
+
+    pub fn access(&self) -> Result<Access<'_>> {
+        Ok(Access {
+            paths: &self.paths,
+            config: self.config()?,
+            net: self.net()?,
+            allow_untrusted: self.allow_untrusted,
+        })
     }
 
     pub fn repos(&self) -> Result<Vec<Repo>> {
@@ -31,7 +62,7 @@ impl Ctx {
     }
 
     pub fn load_indexes(&self) -> Result<Vec<Loaded>> {
-        repo::load_all(&self.access(), &self.repos()?)
+        repo::load_all(&self.access()?, &self.repos()?)
     }
 
     /// Takes the root's lock (waiting, with a message) and finishes any interrupted commit.

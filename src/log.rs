@@ -12,15 +12,21 @@ struct Log {
     lines: String,
 }
 
-static LOG: Mutex<Log> = Mutex::new(Log { path: None, max_bytes: 0, lines: String::new() });
+/// The `log_size` default, until the settings are read (a command that never reads them).
+const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
+
+static LOG: Mutex<Log> = Mutex::new(Log { path: None, max_bytes: DEFAULT_MAX_BYTES, lines: String::new() });
 
 const KEEP: usize = 3;
 
 /// Starts logging to `path`; lines logged before this are kept and written too.
-pub fn open(path: PathBuf, max_kb: u64) {
-    let mut log = LOG.lock().unwrap_or_else(|p| p.into_inner());
-    log.path = Some(path);
-    log.max_bytes = max_kb * 1024;
+pub fn open(path: PathBuf) {
+    LOG.lock().unwrap_or_else(|p| p.into_inner()).path = Some(path);
+}
+
+/// Rotates past `max_kb` KB (the `log_size` setting) instead of the default.
+pub fn limit(max_kb: u64) {
+    LOG.lock().unwrap_or_else(|p| p.into_inner()).max_bytes = max_kb.saturating_mul(1024);
 }
 
 fn line(level: &str, msg: &str) {
@@ -38,6 +44,11 @@ pub fn warn(msg: &str) {
 }
 pub fn error(msg: &str) {
     line("ERROR", msg);
+}
+
+/// True when lines wait to be written.
+pub fn pending() -> bool {
+    !LOG.lock().unwrap_or_else(|p| p.into_inner()).lines.is_empty()
 }
 
 /// Appends the buffered lines (one write), rotating first when the file is too big.

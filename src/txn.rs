@@ -133,7 +133,7 @@ pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
         }
     }
     let cache = Cache::new(&ctx.paths.cache);
-    cache.trim(ctx.config.cache_size.saturating_mul(1 << 20));
+    cache.trim(ctx.config()?.cache_size.saturating_mul(1 << 20));
     Ok(outcome)
 }
 
@@ -142,13 +142,13 @@ fn run_hook(ctx: &Ctx, p: &Installed, hook: &str, version: &str) -> Result<()> {
         return Ok(());
     }
     let script = ctx.paths.scripts(&p.meta.name).join(hook);
-    hooks::run(&script, &ctx.paths.root, &p.meta.name, version, ctx.config.hook_timeout, &[])
+    hooks::run(&script, &ctx.paths.root, &p.meta.name, version, ctx.config()?.hook_timeout, &[])
 }
 
 /// Stages every archive, `parallel_downloads` at a time. All or nothing: on the first
 /// failure the others stop and everything staged is removed.
 fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Staged>> {
-    let workers = if ctx.config.parallel_install { ctx.config.parallel_downloads as usize } else { 1 };
+    let workers = if ctx.config()?.parallel_install { ctx.config()?.parallel_downloads as usize } else { 1 };
     let workers = workers.clamp(1, installs.len().max(1));
     let cache = Cache::new(&ctx.paths.cache);
     let to_download: u64 = installs
@@ -227,12 +227,12 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress
             } else {
                 let url = c.url();
                 let remote = matches!(Location::parse(&url), Location::Http(_));
-                if remote && ctx.net.offline {
+                if remote && ctx.offline {
                     return Err(error::network(format!(
                         "{label} is not in the cache and --offline forbids downloading it"
                     )));
                 }
-                let body = match http::get(&url, &ctx.net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
+                let body = match http::get(&url, &ctx.net()?, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
                     Fetched::Body(b) => b,
                     Fetched::NotModified => {
                         return Err(error::network(format!("{label}: unexpected 304 from {url}")));
@@ -246,7 +246,7 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress
                         pkg.size
                     )));
                 }
-                let tee = if remote && ctx.config.keep_cache { cache.writer(&pkg.sha256).ok() } else { None };
+                let tee = if remote && ctx.config()?.keep_cache { cache.writer(&pkg.sha256).ok() } else { None };
                 (body.reader, tee, expect, false)
             }
         }

@@ -82,6 +82,17 @@ fn doctor_fails(root: &Path) -> (String, String) {
 }
 
 #[test]
+fn doctor_reports_a_broken_config_that_stops_other_commands() {
+    let s = installed_hello();
+    std::fs::write(s.root.join("etc/alp/config.json"), r#"{"timeout": "soon"}"#).unwrap();
+    let err = fails(alp(s.root.path()).arg("installed"), 2);
+    assert!(err.contains("config.json"), "{err}");
+    let (human, json) = doctor_fails(s.root.path());
+    assert!(human.contains("config.json: ") && human.contains("timeout"), "{human}");
+    assert!(json.contains(r#""check":"config""#), "{json}");
+}
+
+#[test]
 fn doctor_finds_a_modified_file() {
     let s = installed_hello();
     std::fs::write(s.root.join("usr/share/hello/README"), "tampered\n").unwrap();

@@ -383,6 +383,13 @@ fn fast_path_makes_no_requests_when_everything_is_installed() {
     let out = ok(alp_pid1(root.path()).args(["--allow-untrusted", "--packages", "appa", "--", "echo", "started"]));
     assert_eq!(out, "started\n");
     assert_eq!(server.total(), before, "the fast path made requests");
+    // It reads the database and nothing else: not even config.json, broken here, which
+    // stops a start that has something to install.
+    std::fs::write(root.join("etc/alp/config.json"), "{not json").unwrap();
+    assert_eq!(ok(alp_init(root.path()).args(["--allow-untrusted", "--", "echo", "up"])), "up\n");
+    let err = fails(alp_init(root.path()).args(["--allow-untrusted", "--packages", "appa newpkg"]), 2);
+    assert!(err.contains("config.json"), "{err}");
+    assert_eq!(server.total(), before, "a start with a broken config.json made requests");
 }
 
 #[test]

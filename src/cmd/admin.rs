@@ -68,7 +68,7 @@ pub fn stats(ctx: &Ctx) -> Result<i32> {
     let disk: u64 = db.packages.values().map(|p| disk_used(&ctx.paths.root, p)).sum();
     let entries = Cache::new(&ctx.paths.cache).entries();
     let cache_size: u64 = entries.iter().map(|e| e.1).sum();
-    let cap = ctx.config.cache_size.saturating_mul(1 << 20);
+    let cap = ctx.config()?.cache_size.saturating_mul(1 << 20);
     if ctx.json {
         print_json(&json::object(vec![
             ("repositories", json::number(repos as u64)),
@@ -162,6 +162,7 @@ pub fn doctor(ctx: &Ctx) -> Result<i32> {
     check_staging(ctx, db.as_ref(), journal, &mut problems);
     check_journal(ctx, journal, &mut problems);
     check_scripts(ctx, db.as_ref(), &mut problems);
+    check_config(ctx, &mut problems);
     check_cache(ctx, &mut problems);
     if ctx.json {
         let list = problems.iter().map(Problem::to_json).collect();
@@ -335,9 +336,23 @@ fn check_scripts(ctx: &Ctx, db: Option<&Db>, out: &mut Vec<Problem>) {
     }
 }
 
+/// Settings every other command would refuse to start with.
+fn check_config(ctx: &Ctx, out: &mut Vec<Problem>) {
+    if let Err(e) = ctx.config() {
+        out.push(Problem {
+            check: "config",
+            package: None,
+            path: Some(ctx.paths.config()),
+            detail: e.msg,
+            fix: "alp config set KEY VALUE, or correct the file (or the ALP_<KEY> variable) it names".into(),
+        });
+    }
+}
+
 fn check_cache(ctx: &Ctx, out: &mut Vec<Problem>) {
+    let Ok(config) = ctx.config() else { return };
     let size = Cache::new(&ctx.paths.cache).total_size();
-    let cap = ctx.config.cache_size.saturating_mul(1 << 20);
+    let cap = config.cache_size.saturating_mul(1 << 20);
     if size > cap {
         out.push(Problem {
             check: "cache",
@@ -400,7 +415,7 @@ pub fn config(ctx: &Ctx, args: &[String]) -> Result<i32> {
         [] | ["show"] => config_show(ctx),
         ["get", key] => {
             let ty = config::key_type(key)?;
-            let value = config::get(&ctx.config, key)?;
+            let value = config::get(ctx.config()?, key)?;
             if ctx.json {
                 print_json(&json::object(vec![("key", json::string(*key)), ("value", typed(key, ty, &value))]));
             } else {
@@ -420,7 +435,7 @@ fn config_show(ctx: &Ctx) -> Result<i32> {
     let file = config::read_file(&ctx.paths.config())?;
     let mut rows = Vec::new();
     for (key, ty, default, meaning) in config::KEYS {
-        let value = config::get(&ctx.config, key)?;
+        let value = config::get(ctx.config()?, key)?;
         let env = format!("ALP_{}", key.to_ascii_uppercase());
         let source = if std::env::var_os(&env).is_some() {
             "environment"

@@ -144,7 +144,7 @@ pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
     if args.command.is_empty() {
         return Ok(0);
     }
-    crate::log::flush();
+    ctx.flush_log();
     let opts = crate::init::Options { group: args.group, expect: args.expect.clone() };
     Ok(crate::init::run(&args.command, &opts))
 }
@@ -191,7 +191,9 @@ mod skim {
     }
 
     const FORMAT: &str = "alp-db-1";
-    const CHUNK: usize = 16 * 1024;
+    /// One page: the summary of a few dozen packages fits in one read, and a buffer that the
+    /// fast path zeroes costs a page fault per page on a fresh stack.
+    const CHUNK: usize = 4 * 1024;
 
     /// Every installed package, or `None` when the text is not a database as alp writes it
     /// (or cannot be read to its end). `length` is the file's size on disk.

@@ -43,12 +43,12 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
         }
     }
     let needs_repos = requests.len() > local.len()
-        || (ctx.config.check_dependencies && local.iter().any(|c| !c.pkg.depends.is_empty()));
+        || (ctx.config()?.check_dependencies && local.iter().any(|c| !c.pkg.depends.is_empty()));
     let mut cands = local;
     if needs_repos {
         cands.extend(crate::repo::candidates(&ctx.load_indexes()?));
     }
-    let resolver = Resolver::new(&cands, &db, ctx.config.check_dependencies);
+    let resolver = Resolver::new(&cands, &db, ctx.config()?.check_dependencies);
     let steps = resolver.plan(&requests, Policy::PreferInstalled, &[])?;
     let plan = Plan {
         installs: steps
@@ -152,7 +152,7 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
             })
         })
         .collect();
-    let resolver = Resolver::new(&cands, &db, ctx.config.check_dependencies);
+    let resolver = Resolver::new(&cands, &db, ctx.config()?.check_dependencies);
     let steps = resolver.plan(&requests, Policy::Upgrade, &targets)?;
     let plan = Plan {
         installs: steps

@@ -59,7 +59,7 @@ pub fn install_local(ctx: &Ctx, file: &str) -> Result<i32> {
         txn::execute(ctx, &Plan { installs: Vec::new(), removes: vec![alp.meta.name.clone()] })?;
         changes.push(format!("remove {}", have.meta.id()));
     }
-    if ctx.config.check_dependencies {
+    if ctx.config()?.check_dependencies {
         for r in alp.meta.depends_reqs() {
             if !db.packages.get(&r.name).is_some_and(|p| r.matches(&p.meta.version)) {
                 ui::warn(&format!("{id} needs {r}, which is not installed; 'alp install {r}' installs it"));
@@ -70,7 +70,7 @@ pub fn install_local(ctx: &Ctx, file: &str) -> Result<i32> {
         "running alp.sh of {id} (old .alp format {}, compiled {})",
         alp.format_version, alp.compiled_at
     ));
-    let record = local::install(&ctx.paths, &lock, ctx.config.hook_timeout, path, &alp)?;
+    let record = local::install(&ctx.paths, &lock, ctx.config()?.hook_timeout, path, &alp)?;
     changes.push(format!("install {id}"));
     if ctx.json {
         print_json(&json::object(vec![

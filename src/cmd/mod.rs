@@ -12,10 +12,9 @@ pub mod trust;
 pub mod update;
 
 use crate::cli::{Cli, Command};
-use crate::config::{Config, Paths};
+use crate::config::Paths;
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::fetch::http::Net;
 use std::path::PathBuf;
 
 pub fn version_line() -> String {
@@ -33,13 +32,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let root = cli.root.clone().or_else(|| std::env::var("ALP_ROOT").ok()).unwrap_or_else(|| "/".to_string());
     let cache = cli.cache_dir.clone().or_else(|| std::env::var("ALP_CACHE_DIR").ok()).map(PathBuf::from);
     let paths = Paths::new(PathBuf::from(root), cache);
-    let config = Config::load(&paths)?;
-    crate::log::open(paths.log(), config.log_size);
+    crate::log::open(paths.log());
     let offline = cli.offline || std::env::var("ALP_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
     let ctx = Ctx {
-        net: Net { timeout: config.timeout, retries: config.retries, offline },
         paths,
-        config,
+        config: Default::default(),
+        offline,
         cli_repos: cli.repo,
         json: cli.json,
         quiet: cli.quiet,
@@ -48,6 +46,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         allow_untrusted: cli.allow_untrusted,
         allow_setuid: cli.allow_setuid,
     };
+    // A broken config.json stops every command before it starts, except two: `doctor`, which
+    // reports it, and `init`, whose fast path reads the database and nothing else (it reads
+    // the settings when it has to install).
+    if !matches!(cli.command, Command::Init(_) | Command::Doctor(_)) {
+        ctx.config()?;
+    }
     match cli.command {
         Command::Update(_) => update::update(&ctx),
         Command::Install(a) => install::install(&ctx, &a.requests),

@@ -44,7 +44,10 @@ const CURRENT: &str = env!("CARGO_PKG_VERSION");
 const TARGET: &str = env!("ALP_TARGET");
 
 pub fn self_update(ctx: &Ctx, a: &crate::cli::SelfUpdate) -> Result<i32> {
-    let url = a.url.clone().unwrap_or_else(|| ctx.config.release_url.clone());
+    let url = match &a.url {
+        Some(url) => url.clone(),
+        None => ctx.config()?.release_url.clone(),
+    };
     let release = fetch_release(ctx, &url)?;
     let exe = binary_path()?;
     match (version::compare(&release.version, CURRENT), a.force) {
@@ -116,7 +119,7 @@ fn fetch_release(ctx: &Ctx, url: &str) -> Result<Release> {
 
 /// GETs a small document whole, refusing one larger than `cap` bytes. `doing` prefixes errors.
 fn fetch_small(ctx: &Ctx, url: &str, cap: u64, doing: &str) -> Result<Vec<u8>> {
-    let body = match http::get(url, &ctx.net, None, None).map_err(|e| e.context(doing))? {
+    let body = match http::get(url, &ctx.net()?, None, None).map_err(|e| e.context(doing))? {
         Fetched::Body(b) => b,
         Fetched::NotModified => return Err(error::network(format!("{doing}: {url}: unexpected 304 Not Modified"))),
     };
@@ -175,7 +178,7 @@ fn download(ctx: &Ctx, release: &Release, exe: &Path) -> Result<StagedBinary> {
     ui::status(&format!("downloading {what} ({} bytes)", release.size));
     let mut staged = StagedBinary::create(exe)?;
     let doing = format!("downloading alp {}", release.version);
-    let body = match http::get(&release.url, &ctx.net, None, Some(release.size)).map_err(|e| e.context(&doing))? {
+    let body = match http::get(&release.url, &ctx.net()?, None, Some(release.size)).map_err(|e| e.context(&doing))? {
         Fetched::Body(b) => b,
         Fetched::NotModified => return Err(error::network(format!("{what}: unexpected 304 Not Modified"))),
     };

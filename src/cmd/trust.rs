@@ -542,7 +542,7 @@ fn read_signature(path: &Path) -> Result<String> {
 
 /// GET with a size cap; `None` when the server (or directory) has no such file.
 fn fetch_capped(ctx: &Ctx, url: &str, cap: u64) -> Result<Option<Vec<u8>>> {
-    let body = match http::get(url, &ctx.net, None, None) {
+    let body = match http::get(url, &ctx.net()?, None, None) {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified) => return Ok(None),
         Err(e) if e.kind == error::Kind::Network && (e.msg.contains("not found") || e.msg.contains("cannot open")) => {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Network settings for one command.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Net {
     /// Seconds for connecting and for each stretch of waiting on the server.
     pub timeout: u64,

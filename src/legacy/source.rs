@@ -76,7 +76,7 @@ pub fn refresh(acc: &Access, repo: &Repo, dir: &Path) -> Result<Refreshed> {
     let work = dir.join("src.tmp");
     let _ = std::fs::remove_dir_all(&work);
     fsutil::ensure_dir(&work)?;
-    let result = fetch_and_build(acc.net, &acc.config.legacy_raw_base, &repo.url, &work, dir, &what);
+    let result = fetch_and_build(&acc.net, &acc.config.legacy_raw_base, &repo.url, &work, dir, &what);
     let _ = std::fs::remove_dir_all(&work);
     let index = result?;
     let now = timefmt::now();

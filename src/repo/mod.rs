@@ -49,7 +49,7 @@ impl Candidate {
 pub struct Access<'a> {
     pub paths: &'a Paths,
     pub config: &'a Config,
-    pub net: &'a Net,
+    pub net: Net,
     pub allow_untrusted: bool,
 }
 
@@ -132,7 +132,7 @@ pub fn refresh(acc: &Access, repo: &Repo) -> Result<Refreshed> {
     let etag = meta.as_ref().filter(|_| have_index).and_then(|m| m.etag.clone());
     let index_url = http::join_url(&repo.url, "index.json");
     let what = format!("repository {}", repo.url);
-    let fetched = http::get(&index_url, acc.net, etag.as_deref(), None).map_err(|e| e.context(&what))?;
+    let fetched = http::get(&index_url, &acc.net, etag.as_deref(), None).map_err(|e| e.context(&what))?;
     let body = match fetched {
         Fetched::NotModified => {
             // A 304 only answers our If-None-Match, which only a kept index provides.
@@ -177,7 +177,7 @@ fn read_capped(reader: Box<dyn Read + Send>, what: &str) -> Result<Vec<u8>> {
 /// The detached signature, or `None` when the repository has none and untrusted is allowed.
 fn fetch_signature(acc: &Access, index_url: &str, what: &str) -> Result<Option<String>> {
     let url = format!("{index_url}.minisig");
-    match http::get(&url, acc.net, None, None) {
+    match http::get(&url, &acc.net, None, None) {
         Ok(Fetched::Body(b)) => {
             let mut text = String::new();
             b.reader.take(64 * 1024).read_to_string(&mut text).map_err(|e| digest::read_error(what, e))?;
