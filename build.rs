@@ -1,4 +1,5 @@
-//! Puts the version, git commit, build date and target triple into `alp --version`.
+//! Puts the version, git commit, build date and target triple into `alp --version`, and for
+//! the static x86_64 binary lays out the container-start fast path's code (link/startup.ld).
 
 use std::process::Command;
 
@@ -20,6 +21,15 @@ fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    // The functions `alp init` runs when everything is installed, side by side at the start
+    // of the code, so a container start faults in few pages of it (scripts/startup-order.sh
+    // writes the list). GNU ld, which rustc links this target with, reads the script as an
+    // addition to its own layout.
+    if std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-musl") {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+        println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/link/startup.ld");
+        println!("cargo:rerun-if-changed=link/startup.ld");
+    }
 }
 
 /// Days since 1970-01-01 as YYYY-MM-DD.
