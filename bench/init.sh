@@ -2,7 +2,8 @@
 # bench/init.sh: what `alp init` costs a container start.
 #
 #  1. The fast path: `alp init -- true` with everything installed, against plain `true`
-#     (hyperfine, no shell, many runs; medians and the difference). Target: <= 0.5 ms added.
+#     (bench/interleave.c: every command once per round, rounds rotated, so the machine's
+#     drift hits all alike; medians and the difference). Target: <= 0.5 ms added.
 #     Beside it the floor, a static C program that only spawns and waits (spawn-floor.c):
 #     what one more process costs here before alp does anything, and tini for reference.
 #  2. A start that installs 10 small packages from a loopback nginx (parallel downloads on),
@@ -111,8 +112,9 @@ cleanup() {
 
 # median wall time (seconds) of command number $2 (1-based) in hyperfine's CSV $1.
 median() { awk -F, -v row="$2" 'NR == row + 1 { print $4 }' "$1"; }
-# mean CPU time (user + system, seconds): steadier than wall time on a busy machine.
-cpu() { awk -F, -v row="$2" 'NR == row + 1 { print $5 + $6 }' "$1"; }
+# the same from interleave's output (milliseconds there): median wall, mean CPU.
+fast_wall() { awk -v row="$1" 'NR == row { print $1 / 1000 }' "$TMP/fast.txt"; }
+fast_cpu() { awk -v row="$1" 'NR == row { print $2 / 1000 }' "$TMP/fast.txt"; }
 ms() { awk -v s="$1" 'BEGIN { printf "%9.3f ms", s * 1000 }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { print a - b }'; }
 
@@ -136,13 +138,16 @@ main() {
     if command -v musl-gcc >/dev/null 2>&1 && musl-gcc -static -O2 -o "$TMP/spawn-floor" bench/spawn-floor.c; then
         FLOOR=$TMP/spawn-floor
     fi
-    say "bench: fast path, $RUNS runs each"
-    set -- -n 'true' 'true' \
-        -n 'alp init -- true' "$ALP --root $FAST init -- true" \
-        -n 'alp init -- true (big db)' "$ALP --root $BIG init -- true" \
-        -n 'floor' "${FLOOR:-true} true"
-    [ -n "$TINI" ] && set -- "$@" -n 'tini -s -- true' "$TINI -s -- true"
-    hyperfine -N --warmup 200 --runs "$RUNS" --style none --export-csv "$TMP/fast.csv" "$@" >/dev/null
+    cc -O2 -o "$TMP/interleave" bench/interleave.c
+    TRUE=/bin/true
+    [ -x "$TRUE" ] || TRUE=/usr/bin/true
+    say "bench: fast path, $RUNS rounds"
+    set -- "$TRUE" \
+        :: "$ALP" --root "$FAST" init -- true \
+        :: "$ALP" --root "$BIG" init -- true \
+        :: "${FLOOR:-$TRUE}" true
+    [ -n "$TINI" ] && set -- "$@" :: "$TINI" -s -- true
+    "$TMP/interleave" "$RUNS" "$@" >"$TMP/fast.txt"
 
     # 2. Installing 10 packages at start vs one by one, each run from an empty root and cache.
     say "bench: installing $PKGS packages, $INSTALL_RUNS runs each"
@@ -156,7 +161,7 @@ main() {
         "$ALP --root $TMP/r1 --repo $URL --allow-untrusted --quiet init --packages '$NAMES'" \
         -n '10 x alp install' "${one_by_one% &&}" >/dev/null
 
-    t_true=$(median "$TMP/fast.csv" 1)
+    t_true=$(fast_wall 1)
     t_par=$(median "$TMP/install.csv" 1)
     t_seq=$(median "$TMP/install.csv" 2)
     parallel=$("$ALP" --root "$FAST" config get parallel_downloads 2>/dev/null || echo 4)
@@ -164,11 +169,11 @@ main() {
     echo "alp init benchmark  ($("$ALP" --version))"
     echo "binary: $ALP"
     echo
-    printf '%-50s %12s %12s %12s\n' "fast path ($RUNS runs, hyperfine -N)" "wall median" "added" "CPU mean"
-    row() { # label, csv row
-        w=$(median "$TMP/fast.csv" "$2")
+    printf '%-50s %12s %12s %12s\n' "fast path ($RUNS rounds, interleaved)" "wall median" "added" "CPU mean"
+    row() { # label, command number
+        w=$(fast_wall "$2")
         [ -n "$w" ] || return 0
-        printf '  %-48s %s %s %s\n' "$1" "$(ms "$w")" "$(ms "$(minus "$w" "$t_true")")" "$(ms "$(cpu "$TMP/fast.csv" "$2")")"
+        printf '  %-48s %s %s %s\n' "$1" "$(ms "$w")" "$(ms "$(minus "$w" "$t_true")")" "$(ms "$(fast_cpu "$2")")"
     }
     row "true" 1
     row "alp init -- true  ($PKGS packages installed)" 2
@@ -177,7 +182,7 @@ main() {
     [ -n "$TINI" ] && row "reference: $(basename "$TINI") -s -- true" 5
     echo "  target: alp init adds <= 0.500 ms over true"
     if [ -n "$FLOOR" ]; then
-        over=$(minus "$(median "$TMP/fast.csv" 2)" "$(median "$TMP/fast.csv" 4)")
+        over=$(minus "$(fast_wall 2)" "$(fast_wall 4)")
         echo "  alp's own cost (alp init minus the floor): $(ms "$over")"
     fi
     echo

@@ -13,14 +13,27 @@ use crate::{lockfile, ui, world};
 /// What the container declares: a lock, `--packages`, `ALP_PACKAGES`, or the world file.
 enum Wanted {
     Locked(Vec<Candidate>),
-    Requests(Vec<String>),
+    Requests(Vec<Req>),
 }
 
 impl Wanted {
-    fn is_empty(&self) -> bool {
+    fn len(&self) -> usize {
         match self {
-            Wanted::Locked(c) => c.is_empty(),
-            Wanted::Requests(r) => r.is_empty(),
+            Wanted::Locked(c) => c.len(),
+            Wanted::Requests(r) => r.len(),
+        }
+    }
+
+    /// Marks in `met` each wanted entry that the installed package `name` satisfies.
+    fn mark(&self, met: &mut [bool], name: &str, version: &str, sha256: &str) {
+        for (i, met) in met.iter_mut().enumerate() {
+            *met |= match self {
+                Wanted::Locked(c) => {
+                    let p = &c[i].pkg;
+                    p.name == name && p.version == version && p.sha256 == sha256
+                }
+                Wanted::Requests(r) => r[i].name == name && r[i].matches(version),
+            };
         }
     }
 }
@@ -33,8 +46,10 @@ fn wanted(ctx: &Ctx, args: &Init) -> Result<Wanted> {
     let declared =
         args.packages.clone().or_else(|| std::env::var("ALP_PACKAGES").ok()).filter(|l| !l.trim().is_empty());
     Ok(Wanted::Requests(match declared {
-        Some(list) => list.split([' ', ',', '\n', '\t']).filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        None => world::read(&ctx.paths)?.iter().map(|r| r.to_string()).collect(),
+        Some(list) => {
+            list.split([' ', ',', '\n', '\t']).filter(|s| !s.is_empty()).map(Req::parse).collect::<Result<_>>()?
+        }
+        None => world::read(&ctx.paths)?,
     }))
 }
 
@@ -42,7 +57,7 @@ fn wanted(ctx: &Ctx, args: &Init) -> Result<Wanted> {
 /// database file and nothing else (no index, no network, no lock), and skims it rather than
 /// building the whole database, so its cost does not grow with every file packages install.
 fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
-    if wanted.is_empty() {
+    if wanted.len() == 0 {
         return Ok(true);
     }
     // A commit an earlier run left unfinished: the install path takes the lock and finishes it.
@@ -56,46 +71,26 @@ fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
         Err(e) => return Err(error::io_at("reading the database", &path, e)),
     };
     let length = file.metadata().map(|m| m.len()).ok();
-    if let Some(have) = skim::installed(file, length) {
-        return satisfied(&have, wanted);
+    let mut met = vec![false; wanted.len()];
+    if skim::installed(file, length, |name, version, sha256| wanted.mark(&mut met, name, version, sha256)) {
+        return Ok(met.iter().all(|m| *m));
     }
     // Not in the shape alp writes: the full reader accepts it or says what is wrong.
-    let db = Db::load(&ctx.paths)?;
-    let have: Vec<skim::Pinned> = db
-        .packages
-        .values()
-        .map(|p| skim::Pinned {
-            name: p.meta.name.clone(),
-            version: p.meta.version.clone(),
-            sha256: p.meta.sha256.clone(),
-        })
-        .collect();
-    satisfied(&have, wanted)
-}
-
-fn satisfied(have: &[skim::Pinned], wanted: &Wanted) -> Result<bool> {
-    let get = |name: &str| have.iter().find(|p| p.name == name);
-    Ok(match wanted {
-        Wanted::Locked(cands) => cands
-            .iter()
-            .all(|c| get(&c.pkg.name).is_some_and(|p| p.version == c.pkg.version && p.sha256 == c.pkg.sha256)),
-        Wanted::Requests(reqs) => {
-            for r in reqs {
-                let r = Req::parse(r)?;
-                if !get(&r.name).is_some_and(|p| r.matches(&p.version)) {
-                    return Ok(false);
-                }
-            }
-            true
-        }
-    })
+    met.fill(false);
+    for p in Db::load(&ctx.paths)?.packages.values() {
+        wanted.mark(&mut met, &p.meta.name, &p.meta.version, &p.meta.sha256);
+    }
+    Ok(met.iter().all(|m| *m))
 }
 
 fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
     match wanted {
-        Wanted::Requests(reqs) => crate::cmd::install::install(ctx, reqs).and_then(|code| {
-            if code == 0 { Ok(()) } else { Err(error::io_msg("installing the declared packages failed")) }
-        }),
+        Wanted::Requests(reqs) => {
+            let reqs: Vec<String> = reqs.iter().map(Req::to_string).collect();
+            crate::cmd::install::install(ctx, &reqs).and_then(|code| {
+                if code == 0 { Ok(()) } else { Err(error::io_msg("installing the declared packages failed")) }
+            })
+        }
         Wanted::Locked(cands) => {
             let _lock = ctx.lock()?;
             let db = Db::load(&ctx.paths)?;
@@ -184,23 +179,18 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
 mod skim {
     use std::io::Read;
 
-    pub struct Pinned {
-        pub name: String,
-        pub version: String,
-        pub sha256: String,
-    }
-
     const FORMAT: &str = "alp-db-1";
     /// One page: the summary of a few dozen packages fits in one read, and a buffer that the
     /// fast path zeroes costs a page fault per page on a fresh stack.
     const CHUNK: usize = 4 * 1024;
 
-    /// Every installed package, or `None` when the text is not a database as alp writes it
-    /// (or cannot be read to its end). `length` is the file's size on disk.
-    pub fn installed(src: impl Read, length: Option<u64>) -> Option<Vec<Pinned>> {
+    /// Hands each installed package's name, version and sha256 to `each`, in place (nothing
+    /// is collected). False when the text is not a database as alp writes it (or cannot be
+    /// read to its end): the caller then forgets what it was handed and asks the full reader.
+    /// `length` is the file's size on disk.
+    pub fn installed(src: impl Read, length: Option<u64>, mut each: impl FnMut(&str, &str, &str)) -> bool {
         let mut p = Parser { src, buf: [0; CHUNK], at: 0, end: 0 };
-        let mut out = Vec::new();
-        let (mut format_ok, mut length_ok) = (false, false);
+        let (mut format_ok, mut length_ok, mut packages_seen) = (false, false, false);
         let mut summary_read = false;
         let whole = p.object(|p, key| match key {
             "format" => {
@@ -214,20 +204,25 @@ mod skim {
             }
             // Written after the format and length: with it read, the rest (file lists) is
             // not needed.
-            "summary" if format_ok && length_ok && out.is_empty() => {
-                p.pinned(&mut out)?;
+            "summary" if format_ok && length_ok && !packages_seen => {
+                p.pinned(&mut each)?;
                 summary_read = true;
                 None // stop reading here
             }
-            "packages" => p.pinned(&mut out),
+            "packages" => {
+                packages_seen = true;
+                p.pinned(&mut each)
+            }
             _ => p.skip_value(),
         });
         if summary_read {
-            return Some(out);
+            return true;
         }
-        whole?;
+        if whole.is_none() {
+            return false;
+        }
         p.ws();
-        (format_ok && !p.fill()).then_some(out)
+        format_ok && !p.fill()
     }
 
     /// Where the first `"` or `\\` in `s` is.
@@ -373,7 +368,7 @@ mod skim {
 
         /// An object of package name → object with (at least) "version" and maybe "sha256":
         /// the shape of both "summary" and "packages".
-        fn pinned(&mut self, out: &mut Vec<Pinned>) -> Option<()> {
+        fn pinned(&mut self, each: &mut impl FnMut(&str, &str, &str)) -> Option<()> {
             self.object(|p, name| {
                 let (mut version, mut sha256) = (None, None);
                 p.object(|p, field| match field {
@@ -387,7 +382,7 @@ mod skim {
                     }
                     _ => p.skip_value(),
                 })?;
-                out.push(Pinned { name: name.to_string(), version: version?, sha256: sha256.unwrap_or_default() });
+                each(name, &version?, sha256.as_deref().unwrap_or(""));
                 Some(())
             })
         }
@@ -419,9 +414,14 @@ mod skim {
     mod tests {
         use super::*;
 
+        /// "name=version:sha256" for each package the skim hands out, if it accepts the text.
+        fn collect(src: impl std::io::Read, length: Option<u64>) -> Option<Vec<String>> {
+            let mut out = Vec::new();
+            installed(src, length, |n, v, s| out.push(format!("{n}={v}:{s}"))).then_some(out)
+        }
+
         fn names(text: &str) -> Option<Vec<String>> {
-            installed(text.as_bytes(), Some(text.len() as u64))
-                .map(|v| v.iter().map(|p| format!("{}={}:{}", p.name, p.version, p.sha256)).collect())
+            collect(text.as_bytes(), Some(text.len() as u64))
         }
 
         #[test]
@@ -453,8 +453,8 @@ mod skim {
             assert_eq!(text.len(), 141);
             assert_eq!(names(text).unwrap(), ["jq=1.7:ab", "b=2:"]);
             // A file cut short (or grown) is not skimmed, whatever its summary says.
-            assert!(installed(text.as_bytes(), Some(100)).is_none());
-            assert!(installed(text.as_bytes(), None).is_none());
+            assert!(collect(text.as_bytes(), Some(100)).is_none());
+            assert!(collect(text.as_bytes(), None).is_none());
             // A summary before the format is not trusted to stand alone.
             let text = r#"{"summary":{"x":{"version":"1"}},"format":"alp-db-1","packages":{"jq":{"version":"1.7"}}}"#;
             assert_eq!(names(text).unwrap(), ["jq=1.7:"]);
@@ -471,21 +471,19 @@ mod skim {
                 files.join(",")
             );
             assert_eq!(names(&text).unwrap(), ["a=1.0:ff", "b=2:"]);
-            let trickled = installed(Trickle(text.as_bytes()), None).unwrap();
-            assert_eq!(trickled.len(), 2);
-            assert_eq!((trickled[0].name.as_str(), trickled[0].sha256.as_str()), ("a", "ff"));
+            assert_eq!(collect(Trickle(text.as_bytes()), None).unwrap(), ["a=1.0:ff", "b=2:"]);
         }
 
         #[test]
         fn never_panics_on_cut_or_corrupted_text() {
             let good = br#"{"format":"alp-db-1","packages":{"jq":{"version":"1.7","sha256":"ab","files":[{"p":"a\"b"}],"n":-1}}}"#;
-            assert!(installed(&good[..], Some(good.len() as u64)).is_some());
+            assert!(collect(&good[..], Some(good.len() as u64)).is_some());
             for cut in 0..good.len() {
-                assert!(installed(&good[..cut], Some(cut as u64)).is_none(), "accepted a cut at {cut}");
+                assert!(collect(&good[..cut], Some(cut as u64)).is_none(), "accepted a cut at {cut}");
                 for b in [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'x', 0xff] {
                     let mut bad = good.to_vec();
                     bad[cut] = b;
-                    let _ = installed(&bad[..], Some(bad.len() as u64));
+                    let _ = collect(&bad[..], Some(bad.len() as u64));
                 }
             }
         }
@@ -507,8 +505,7 @@ mod skim {
                 assert!(names(bad).is_none(), "accepted: {bad}");
             }
             assert!(
-                installed(&b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}"[..], None)
-                    .is_none()
+                collect(&b"{\"format\":\"alp-db-1\",\"packages\":{\"a\":{\"version\":\"\xff\"}}}"[..], None).is_none()
             );
         }
     }
