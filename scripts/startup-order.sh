@@ -40,12 +40,12 @@ ALP_PACKAGES="$pkgs" profile "$alp" --root "$tmp/root" init -g -- /bin/true x y
     echo "SECTIONS"
     echo "{"
     echo "  .text.startup_path : {"
-    # Functions in the order they were first seen; hashes of crates and of legacy-mangled
-    # names become wildcards.
+    # Sorted, so the file only changes when the set does; hashes of crates and of
+    # legacy-mangled names become wildcards.
     cat "$tmp"/cg.* | sed -n 's/^c\{0,1\}fn=([0-9]*) //p' | sed "s/'[0-9]*$//" \
         | grep -E '^[A-Za-z_][A-Za-z0-9_.$]*$' \
         | sed -E 's/Cs[0-9A-Za-z]+_/Cs*_/g; s/17h[0-9a-f]{16}E/17h*E/g; s/\.llvm\.[0-9]+$/*/' \
-        | awk '!seen[$0]++ { print "    *(.text." $0 ")" }'
+        | LC_ALL=C sort -u | sed 's/.*/    *(.text.&)/'
     # The C library's start-up, which callgrind names differently from its sections, and what
     # the child runs between vfork and exec (callgrind does not follow a vfork).
     echo "    *crt1.o(.text .text.*)"
@@ -53,7 +53,8 @@ ALP_PACKAGES="$pkgs" profile "$alp" --root "$tmp/root" init -g -- /bin/true x y
     echo "    *libc.a:__set_thread_area.lo(.text) *(.text.__sigaction)"
     echo "    *(.text._start_c .text.__libc_start_main .text.libc_start_main_stage2 .text.libc_start_init)"
     echo "    *(.text.__init_libc .text.static_init_tls .text.__copy_tls .text.__init_ssp)"
-    echo "    *(.text.child .text.execve .text.__execvpe .text.setpgid .text.__libc_sigaction)"
+    echo "    *(.text.child .text.execve .text.__execvpe .text.__strchrnul .text.setpgid .text.__libc_sigaction)"
+    echo "    *(.text.__getauxval)"
     # Waiting for the child: whether a run reaches it depends on who is scheduled first.
     echo "    *(.text.sigwait .text.sigtimedwait .text.waitpid .text.wait4 .text.kill)"
     echo "  }"
