@@ -151,6 +151,9 @@ impl Req {
     }
 
     pub fn matches(&self, version: &str) -> bool {
+        if self.op == Op::Any {
+            return true;
+        }
         let o = compare(version, &self.version);
         match self.op {
             Op::Any => true,

@@ -192,14 +192,15 @@ mod skim {
         let mut p = Parser { src, buf: [0; CHUNK], at: 0, end: 0 };
         let (mut format_ok, mut length_ok, mut packages_seen) = (false, false, false);
         let mut summary_read = false;
+        let mut value = Vec::new();
         let whole = p.object(|p, key| match key {
             "format" => {
-                format_ok = p.plain_str()? == FORMAT;
+                format_ok = p.str_into(&mut value)? == FORMAT;
                 Some(())
             }
             // The length alp wrote: a file cut short or added to is not skimmed.
             "length" => {
-                length_ok = p.plain_str()?.parse::<u64>().ok() == length;
+                length_ok = p.str_into(&mut value)?.parse::<u64>().ok() == length;
                 length_ok.then_some(())
             }
             // Written after the format and length: with it read, the rest (file lists) is
@@ -276,10 +277,11 @@ mod skim {
         }
 
         /// A string with no escapes in it (names, versions and digests never need any; a
-        /// string that has some sends the caller to the full reader).
-        fn plain_str(&mut self) -> Option<String> {
+        /// string that has some sends the caller to the full reader), read into `out`, which
+        /// is emptied first: callers keep one buffer per kind of string and reuse it.
+        fn str_into<'o>(&mut self, out: &'o mut Vec<u8>) -> Option<&'o str> {
             self.eat(b'"')?;
-            let mut out = Vec::new();
+            out.clear();
             loop {
                 if !self.fill() {
                     return None;
@@ -289,7 +291,8 @@ mod skim {
                     Some(i) if rest[i] == b'"' => {
                         out.extend_from_slice(&rest[..i]);
                         self.at += i + 1;
-                        return String::from_utf8(out).ok();
+                        let out: &'o Vec<u8> = out;
+                        return std::str::from_utf8(out).ok();
                     }
                     Some(_) => return None,
                     None => {
@@ -369,20 +372,21 @@ mod skim {
         /// An object of package name → object with (at least) "version" and maybe "sha256":
         /// the shape of both "summary" and "packages".
         fn pinned(&mut self, each: &mut impl FnMut(&str, &str, &str)) -> Option<()> {
+            let (mut version, mut sha256) = (Vec::new(), Vec::new());
             self.object(|p, name| {
-                let (mut version, mut sha256) = (None, None);
+                let mut has_version = false;
+                sha256.clear();
                 p.object(|p, field| match field {
                     "version" => {
-                        version = Some(p.plain_str()?);
-                        Some(())
+                        has_version = p.str_into(&mut version).is_some();
+                        has_version.then_some(())
                     }
-                    "sha256" => {
-                        sha256 = Some(p.plain_str()?);
-                        Some(())
-                    }
+                    "sha256" => p.str_into(&mut sha256).map(drop),
                     _ => p.skip_value(),
                 })?;
-                each(name, &version?, sha256.as_deref().unwrap_or(""));
+                has_version.then_some(())?;
+                // Both were checked as UTF-8 when read.
+                each(name, std::str::from_utf8(&version).ok()?, std::str::from_utf8(&sha256).ok()?);
                 Some(())
             })
         }
@@ -394,10 +398,11 @@ mod skim {
                 self.at += 1;
                 return Some(());
             }
+            let mut key_buf = Vec::new();
             loop {
-                let key = self.plain_str()?;
+                let key = self.str_into(&mut key_buf)?;
                 self.eat(b':')?;
-                member(self, &key)?;
+                member(self, key)?;
                 match self.peek()? {
                     b',' => self.at += 1,
                     b'}' => {
