@@ -41,19 +41,23 @@ ALP_PACKAGES="$pkgs" profile "$alp" --root "$tmp/root" init -g -- /bin/true x y
     echo "{"
     echo "  .text.startup_path : {"
     # Sorted, so the file only changes when the set does; hashes of crates and of
-    # legacy-mangled names become wildcards.
+    # legacy-mangled names become wildcards. LLVM puts functions it deems cold in
+    # .text.unlikely.NAME; musl's public names are often aliases of a __NAME.
     cat "$tmp"/cg.* | sed -n 's/^c\{0,1\}fn=([0-9]*) //p' | sed "s/'[0-9]*$//" \
         | grep -E '^[A-Za-z_][A-Za-z0-9_.$]*$' \
         | sed -E 's/Cs[0-9A-Za-z]+_/Cs*_/g; s/17h[0-9a-f]{16}E/17h*E/g; s/\.llvm\.[0-9]+$/*/' \
-        | LC_ALL=C sort -u | sed 's/.*/    *(.text.&)/'
+        | LC_ALL=C sort -u \
+        | sed -E 's/^(_[RZ].*)/    *(.text.\1 .text.unlikely.\1)/; t; s/.*/    *(.text.& .text.__&)/'
     # The C library's start-up, which callgrind names differently from its sections, and what
     # the child runs between vfork and exec (callgrind does not follow a vfork).
     echo "    *crt1.o(.text .text.*)"
     echo "    *libc.a:memcpy.lo(.text) *libc.a:memset.lo(.text) *libc.a:memmove.lo(.text)"
-    echo "    *libc.a:__set_thread_area.lo(.text) *(.text.__sigaction)"
+    echo "    *libc.a:__set_thread_area.lo(.text) *libc.a:clone.lo(.text) *(.text.__sigaction .text.default_malloc)"
     echo "    *(.text._start_c .text.__libc_start_main .text.libc_start_main_stage2 .text.libc_start_init)"
     echo "    *(.text.__init_libc .text.static_init_tls .text.__copy_tls .text.__init_ssp)"
-    echo "    *(.text.child .text.execve .text.__execvpe .text.__strchrnul .text.setpgid .text.__libc_sigaction)"
+    echo "    *(.text.child .text.execve .text.__execvpe .text.__strchrnul .text.strchr .text.strnlen .text.setpgid)"
+    echo "    *(.text.__get_handler_set .text.sigismember .text.__libc_sigaction .text.pthread_sigmask)"
+    echo "    *(.text.sigprocmask .text.__block_all_sigs .text.__restore_sigs .text._Exit .text.__syscall_ret)"
     echo "    *(.text.__getauxval)"
     # Waiting for the child: whether a run reaches it depends on who is scheduled first.
     echo "    *(.text.sigwait .text.sigtimedwait .text.waitpid .text.wait4 .text.kill)"
