@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 pub struct Ctx {
     pub paths: Paths,
-    /// Read on first use: init's fast path reads the database and nothing else.
+    /// Read on first use, through `config()`: init's fast path reads the database and
+    /// nothing else.
     pub config: OnceLock<Config>,
     /// `--offline` or `ALP_OFFLINE`.
     pub offline: bool,
