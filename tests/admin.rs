@@ -90,6 +90,12 @@ fn doctor_reports_a_broken_config_that_stops_other_commands() {
     let (human, json) = doctor_fails(s.root.path());
     assert!(human.contains("config.json: ") && human.contains("timeout"), "{human}");
     assert!(json.contains(r#""check":"config""#), "{json}");
+    // The fix doctor names works: `config set` puts a wrong value right.
+    fails(alp(s.root.path()).args(["config", "get", "timeout"]), 2);
+    ok(alp(s.root.path()).args(["config", "set", "timeout", "20"]));
+    assert_eq!(ok(alp(s.root.path()).args(["config", "get", "timeout"])).trim(), "20");
+    ok(alp(s.root.path()).arg("installed"));
+    ok(alp(s.root.path()).arg("doctor"));
 }
 
 #[test]

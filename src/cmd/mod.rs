@@ -46,13 +46,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         allow_untrusted: cli.allow_untrusted,
         allow_setuid: cli.allow_setuid,
     };
-    // A broken config.json stops every command before it starts, except two: `doctor`, which
-    // reports it, and `init`, whose fast path reads the database and nothing else (it reads
-    // the settings when it has to install).
-    if !matches!(cli.command, Command::Init(_) | Command::Doctor(_)) {
+    // A broken config.json stops every command before it starts, except three: `doctor`,
+    // which reports it, `config`, which can set a wrong value right (`get` and `show` still
+    // refuse), and `init`, whose fast path reads the database and nothing else (it reads the
+    // settings when it has to install).
+    if !matches!(cli.command, Command::Init(_) | Command::Doctor(_) | Command::Config(_)) {
         ctx.config()?;
     }
-    match cli.command {
+    let result = match cli.command {
         Command::Update(_) => update::update(&ctx),
         Command::Install(a) => install::install(&ctx, &a.requests),
         Command::Remove(a) => install::remove(&ctx, &a.names, a.cascade),
@@ -78,7 +79,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::InstallLocal(a) => legacy::install_local(&ctx, &a.file),
         Command::Migrate(a) => legacy::migrate(&ctx, a.from.as_deref()),
         Command::SelfUpdate(a) => selfupdate::self_update(&ctx, &a),
-    }
+    };
+    ctx.flush_log();
+    result
 }
 
 /// Prints a JSON document on stdout (for `--json`).
