@@ -27,7 +27,9 @@ fn main() {
     // addition to its own layout.
     if std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-musl") {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-        println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/link/startup.ld");
+        // `-T` joined to its path: both the cc driver and ld read it so, and unlike `-Wl,`
+        // it survives a comma in the checkout's path.
+        println!("cargo:rustc-link-arg-bins=-T{dir}/link/startup.ld");
         println!("cargo:rerun-if-changed=link/startup.ld");
     }
 }

@@ -8,6 +8,7 @@
  * order, so all see the same machine. Each command's stdout and stderr go to /dev/null.
  * Prints one line per command: median wall time and mean CPU time (user + system, the
  * command and the children it waited for), in milliseconds. */
+#include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -38,7 +39,10 @@ static double run(char **cmd, posix_spawn_file_actions_t *quiet, double *cpu) {
         exit(1);
     }
     while (wait4(pid, &status, 0, &ru) < 0)
-        ;
+        if (errno != EINTR) {
+            perror("interleave: wait4");
+            exit(1);
+        }
     clock_gettime(CLOCK_MONOTONIC, &b);
     *cpu += ms(ru.ru_utime) + ms(ru.ru_stime);
     return (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
@@ -50,6 +54,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     int runs = atoi(argv[1]), n = 0;
+    if (runs < 1) {
+        fprintf(stderr, "interleave: RUNS must be at least 1\n");
+        return 2;
+    }
     char **cmds[64];
     cmds[n++] = argv + 2;
     for (int i = 2; i < argc && n < 64; i++)

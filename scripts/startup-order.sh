@@ -41,12 +41,14 @@ waiting='sigwait|sigtimedwait|waitpid|wait4|kill'
     echo "SECTIONS"
     echo "{"
     echo "  .text.startup_path : {"
-    # Sorted, so the file only changes when the set does; hashes of crates and of
-    # legacy-mangled names become wildcards. LLVM puts functions it deems cold in
+    # Sorted, so the file only changes when the set does. Crate hashes, the back-references
+    # of v0 names (offsets that move with those hashes), the hashes of legacy names and
+    # LLVM's numeric suffixes become wildcards. LLVM puts functions it deems cold in
     # .text.unlikely.NAME; musl's public names are often aliases of a __NAME.
     cat "$tmp"/cg.* | sed -n 's/^c\{0,1\}fn=([0-9]*) //p' | sed "s/'[0-9]*$//" \
         | grep -E '^[A-Za-z_][A-Za-z0-9_.$]*$' | grep -vxE "$waiting" \
-        | sed -E 's/Cs[0-9A-Za-z]+_/Cs*_/g; s/17h[0-9a-f]{16}E/17h*E/g; s/\.llvm\.[0-9]+$/*/' \
+        | sed -E 's/Cs[0-9A-Za-z]+_/Cs*_/g; /^_R/s/B[0-9A-Za-z]*_/B*_/g; s/17h[0-9a-f]{16}E/17h*E/g' \
+        | sed -E 's/(\.llvm)?\.[0-9]+$/*/' \
         | LC_ALL=C sort -u \
         | sed -E 's/^(_[RZ].*)/    *(.text.\1 .text.unlikely.\1)/; t; s/.*/    *(.text.& .text.__&)/'
     # The C library's start-up, which callgrind names differently from its sections, and what

@@ -11,7 +11,6 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             ui::error(&e.msg);
-            log::error(&e.msg);
             e.kind.exit_code()
         }
     };

@@ -78,6 +78,7 @@ pub struct Outcome {
 
 /// Runs the transaction. The caller holds the lock.
 pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
+    ctx.config()?; // read before anything changes, so nothing after the commit can fail on it
     let mut db = Db::load(&ctx.paths)?;
     let mut outcome = Outcome::default();
     for name in &plan.removes {

@@ -96,6 +96,10 @@ fn doctor_reports_a_broken_config_that_stops_other_commands() {
     assert_eq!(ok(alp(s.root.path()).args(["config", "get", "timeout"])).trim(), "20");
     ok(alp(s.root.path()).arg("installed"));
     ok(alp(s.root.path()).arg("doctor"));
+    // A file that is not JSON at all: `config set` cannot read it either, and doctor says so.
+    std::fs::write(s.root.join("etc/alp/config.json"), "{not json").unwrap();
+    let (human, _) = doctor_fails(s.root.path());
+    assert!(human.contains("fix: correct or remove "), "{human}");
 }
 
 #[test]
@@ -272,6 +276,19 @@ fn log_has_timestamps_and_levels_and_many_runs_share_one_file() {
     lines.iter().for_each(|l| check_log_line(l));
     assert!(lines[0].contains("INFO") && lines[0].contains("config: set retries = 0"), "{text}");
     assert!(lines[12].contains("ERROR") && lines[12].contains("retries takes a whole number"), "{text}");
+}
+
+#[test]
+fn a_failing_command_that_never_read_the_settings_still_rotates_at_log_size() {
+    let root = TempDir::new("admin-rotate-init");
+    let log = root.join("var/log/alp/alp.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(&log, "filler\n".repeat(17 * 1024 / 7)).unwrap();
+    let err = fails(alp(root.path()).env("ALP_LOG_SIZE", "16").args(["init", "--packages", "bad!!name"]), 2);
+    assert!(err.contains("bad!!name"), "{err}");
+    assert_eq!(log_files(root.path()), ["alp.log", "alp.log.1"]);
+    let fresh = std::fs::read_to_string(&log).unwrap();
+    assert!(fresh.contains("ERROR") && fresh.contains("bad!!name"), "{fresh}");
 }
 
 #[test]

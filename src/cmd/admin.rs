@@ -339,13 +339,14 @@ fn check_scripts(ctx: &Ctx, db: Option<&Db>, out: &mut Vec<Problem>) {
 /// Settings every other command would refuse to start with.
 fn check_config(ctx: &Ctx, out: &mut Vec<Problem>) {
     if let Err(e) = ctx.config() {
-        out.push(Problem {
-            check: "config",
-            package: None,
-            path: Some(ctx.paths.config()),
-            detail: e.msg,
-            fix: "alp config set KEY VALUE, or correct the file (or the ALP_<KEY> variable) it names".into(),
-        });
+        let path = ctx.paths.config();
+        // `config set` mends a wrong value, but cannot read a file that is not JSON at all.
+        let fix = if config::read_file(&path).is_ok() {
+            "alp config set KEY VALUE (or correct the ALP_<KEY> variable it names)".to_string()
+        } else {
+            format!("correct or remove {}", path.display())
+        };
+        out.push(Problem { check: "config", package: None, path: Some(path), detail: e.msg, fix });
     }
 }
 

@@ -84,6 +84,7 @@ fn already_installed(ctx: &Ctx, wanted: &Wanted) -> Result<bool> {
 }
 
 fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
+    ctx.config()?; // a broken config.json stops the install before it takes the lock
     match wanted {
         Wanted::Requests(reqs) => {
             let reqs: Vec<String> = reqs.iter().map(Req::to_string).collect();
@@ -200,7 +201,8 @@ mod skim {
             }
             // The length alp wrote: a file cut short or added to is not skimmed.
             "length" => {
-                length_ok = p.str_into(&mut value)?.parse::<u64>().ok() == length;
+                let written = p.str_into(&mut value)?.parse::<u64>().ok();
+                length_ok = written.is_some() && written == length;
                 length_ok.then_some(())
             }
             // Written after the format and length: with it read, the rest (file lists) is

@@ -80,6 +80,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Migrate(a) => legacy::migrate(&ctx, a.from.as_deref()),
         Command::SelfUpdate(a) => selfupdate::self_update(&ctx, &a),
     };
+    // Logged here rather than where it is printed (main), so that writing the log can apply
+    // the `log_size` setting; errors before this point have no log to go to.
+    if let Err(e) = &result {
+        crate::log::error(&e.msg);
+    }
     ctx.flush_log();
     result
 }
