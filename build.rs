@@ -3,6 +3,11 @@
 
 use std::process::Command;
 
+/// The crate's own date arithmetic (it needs nothing from the rest of the crate).
+#[path = "src/timefmt.rs"]
+#[allow(dead_code)]
+mod timefmt;
+
 fn main() {
     let commit = Command::new("git")
         .args(["rev-parse", "--short=10", "HEAD"])
@@ -11,12 +16,9 @@ fn main() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".to_string());
-    let date = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-    });
-    let days = date / 86_400;
+    let date = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or_else(timefmt::now);
     println!("cargo:rustc-env=ALP_GIT_COMMIT={commit}");
-    println!("cargo:rustc-env=ALP_BUILD_DATE={}", ymd(days));
+    println!("cargo:rustc-env=ALP_BUILD_DATE={}", &timefmt::format(date)[..10]);
     println!("cargo:rustc-env=ALP_TARGET={}", std::env::var("TARGET").unwrap_or_default());
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
@@ -32,18 +34,4 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-T{dir}/link/startup.ld");
         println!("cargo:rerun-if-changed=link/startup.ld");
     }
-}
-
-/// Days since 1970-01-01 as YYYY-MM-DD.
-fn ymd(days: u64) -> String {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 };
-    format!("{y:04}-{m:02}-{d:02}")
 }
