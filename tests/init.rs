@@ -6,7 +6,7 @@ mod common;
 
 use common::{Pkg, Server, TempDir, alp, bin, fails, make_repo, ok, run, stderr, stdout};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -121,18 +121,13 @@ fn subreaper_reaps_orphans_when_not_pid1() {
     assert_eq!(out.trim(), "adopted=yes");
 }
 
-#[test]
-fn pid1_forwards_each_signal_to_the_child() {
-    let root = TempDir::new("init-signals");
-    let log = root.join("log");
-    let ready = root.join("ready");
-    let script = r#"
-        for s in HUP INT QUIT USR1 USR2 WINCH CONT; do trap "echo $s >> $1" $s; done
-        trap "echo TERM >> $1; exit 0" TERM
-        echo ready > "$2"
-        while :; do sleep 0.01; done
-    "#;
-    let child = alp_pid1(root.path())
+/// Starts `alp init [flags] -- sh -c SCRIPT sh LOG READY` as PID 1 of a new PID namespace and
+/// waits until the script has written READY (`waiting_for` says what that means). Returns the
+/// `unshare` process, alp's pid on the host, and LOG.
+fn start_script_as_pid1(root: &Path, flags: &[&str], script: &str, waiting_for: &str) -> (Child, i32, PathBuf) {
+    let (log, ready) = (root.join("log"), root.join("ready"));
+    let child = alp_pid1(root)
+        .args(flags)
         .args(["--", "sh", "-c", script, "sh"])
         .arg(&log)
         .arg(&ready)
@@ -141,7 +136,20 @@ fn pid1_forwards_each_signal_to_the_child() {
         .spawn()
         .unwrap();
     let pid1 = pid1_host_pid(&child);
-    wait_until("the child to set its traps", || ready.exists());
+    wait_until(waiting_for, || ready.exists());
+    (child, pid1, log)
+}
+
+#[test]
+fn pid1_forwards_each_signal_to_the_child() {
+    let root = TempDir::new("init-signals");
+    let script = r#"
+        for s in HUP INT QUIT USR1 USR2 WINCH CONT; do trap "echo $s >> $1" $s; done
+        trap "echo TERM >> $1; exit 0" TERM
+        echo ready > "$2"
+        while :; do sleep 0.01; done
+    "#;
+    let (child, pid1, log) = start_script_as_pid1(root.path(), &[], script, "the child to set its traps");
     let signals = [
         ("HUP", libc::SIGHUP),
         ("INT", libc::SIGINT),
@@ -165,8 +173,6 @@ fn pid1_forwards_each_signal_to_the_child() {
 #[test]
 fn group_flag_reaches_a_grandchild_behind_sh_c() {
     let root = TempDir::new("init-group");
-    let log = root.join("log");
-    let ready = root.join("ready");
     // The grandchild runs in the foreground of the outer shell; only a signal to the whole
     // process group reaches it.
     let script = r#"
@@ -174,16 +180,7 @@ fn group_flag_reaches_a_grandchild_behind_sh_c() {
         sh -c 'trap "echo grandchild >> \"$1\"; exit 0" TERM; echo ready > "$2"; while :; do sleep 0.01; done' inner "$1" "$2"
         echo done >> "$1"
     "#;
-    let child = alp_pid1(root.path())
-        .args(["-g", "--", "sh", "-c", script, "sh"])
-        .arg(&log)
-        .arg(&ready)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid1 = pid1_host_pid(&child);
-    wait_until("the grandchild to set its trap", || ready.exists());
+    let (child, pid1, log) = start_script_as_pid1(root.path(), &["-g"], script, "the grandchild to set its trap");
     send(pid1, libc::SIGTERM);
     let o = finish(child);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
