@@ -40,22 +40,40 @@ impl Kind {
     }
 }
 
+/// What happened, where callers need to decide on it: "was it a 404?" is a field, never a
+/// search through the message (which is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cause {
+    #[default]
+    Other,
+    /// The thing asked for does not exist: HTTP 404/410, or no such local file.
+    NotFound,
+    /// The other end could not be reached or did not answer usefully: connection refused or
+    /// reset, a timeout, HTTP 5xx. The kind of failure a mirror or a cached copy can cover.
+    Unreachable,
+}
+
 #[derive(Debug)]
 pub struct Error {
     pub kind: Kind,
     pub msg: String,
+    pub cause: Cause,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Kind, msg: impl Into<String>) -> Error {
-        Error { kind, msg: msg.into() }
+        Error { kind, msg: msg.into(), cause: Cause::Other }
+    }
+
+    pub fn because(self, cause: Cause) -> Error {
+        Error { cause, ..self }
     }
 
     /// Adds what we were doing in front of the message: "installing hello: …".
     pub fn context(self, what: impl fmt::Display) -> Error {
-        Error { kind: self.kind, msg: format!("{what}: {}", self.msg) }
+        Error { msg: format!("{what}: {}", self.msg), ..self }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod legacy;
 pub mod lockfile;
 pub mod log;
 pub mod progress;
+pub mod random;
 pub mod repo;
 pub mod resolve;
 pub mod timefmt;

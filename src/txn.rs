@@ -9,6 +9,7 @@ use crate::ctx::Ctx;
 use crate::db::journal::{self, Journal};
 use crate::db::state::{Db, Installed};
 use crate::error::{self, Result};
+use crate::fetch::cache::flight::{self, Flight, Turn};
 use crate::fetch::cache::{Cache, CacheWriter};
 use crate::fetch::http::{self, Fetched, Location};
 use crate::fetch::pipe;
@@ -24,6 +25,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Where an archive comes from.
 #[derive(Debug, Clone)]
@@ -148,6 +150,10 @@ fn run_hook(ctx: &Ctx, p: &Installed, hook: &str, version: &str) -> Result<()> {
 
 /// Stages every archive, `parallel_downloads` at a time. All or nothing: on the first
 /// failure the others stop and everything staged is removed.
+///
+/// An archive another process is already fetching into the shared cache is put off until
+/// the other archives are under way, then waited for: a fleet starting at once downloads
+/// each archive once, and still downloads different archives in parallel.
 fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Staged>> {
     let workers = if ctx.config()?.parallel_install { ctx.config()?.parallel_downloads as usize } else { 1 };
     let workers = workers.clamp(1, installs.len().max(1));
@@ -160,17 +166,30 @@ fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Sta
         .sum();
     let progress = Progress::start(to_download);
     let next = AtomicUsize::new(0);
+    let put_off: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     let failed = AtomicBool::new(false);
     let results: Vec<Mutex<Option<Result<Staged>>>> = installs.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                loop {
+                while !failed.load(Ordering::SeqCst) {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= installs.len() || failed.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let r = stage_one(ctx, &cache, &installs[i], claims, &progress);
+                    let (i, wait) = if i < installs.len() {
+                        (i, false)
+                    } else {
+                        match put_off.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+                            Some(i) => (i, true),
+                            None => break,
+                        }
+                    };
+                    let r = match stage_one(ctx, &cache, &installs[i], claims, &progress, wait) {
+                        Ok(None) => {
+                            put_off.lock().unwrap_or_else(|p| p.into_inner()).push(i);
+                            continue;
+                        }
+                        Ok(Some(staged)) => Ok(staged),
+                        Err(e) => Err(e),
+                    };
                     if r.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -206,56 +225,132 @@ fn size_cap(pkg: &Package, archive_size: u64) -> u64 {
     }
 }
 
-/// An archive's bytes: the reader, the cache entry to fill, the expected (sha256, size),
-/// and whether they come from the cache.
-type Source<'a> = (Box<dyn Read + Send>, Option<CacheWriter>, Option<(&'a str, u64)>, bool);
+/// An archive's bytes, opened.
+struct Source {
+    reader: Box<dyn Read + Send>,
+    /// The cache entry these bytes fill as they pass.
+    tee: Option<CacheWriter>,
+    /// Our turn to fetch this archive into the shared cache, held until it is published.
+    _flight: Option<Flight>,
+    /// They come from the cache: a failed check means a damaged entry, not a bad mirror.
+    cached: bool,
+}
 
 /// One archive: open its bytes (cache, file or HTTP), stream them through the digest into
-/// the unpacker, and only keep the result if digest and size match.
-fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress: &Progress) -> Result<Staged> {
+/// the unpacker, and only keep the result if digest and size match. A damaged cache entry
+/// is removed and the archive fetched again, once. `Ok(None)`: another process is fetching
+/// it and `wait` is false.
+fn stage_one(
+    ctx: &Ctx,
+    cache: &Cache,
+    inst: &Install,
+    claims: &Claims,
+    progress: &Progress,
+    wait: bool,
+) -> Result<Option<Staged>> {
+    let mut repaired = false;
+    loop {
+        let Some(src) = open_source(ctx, cache, inst, wait || repaired)? else { return Ok(None) };
+        let cached = src.cached;
+        match stage_from(ctx, inst, claims, progress, src) {
+            Err(e) if cached && !repaired && matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) => {
+                cache.remove(&inst.pkg.sha256);
+                ui::warn(&format!(
+                    "the cache entry {} of {} was damaged ({}); fetching it again",
+                    cache.blob(&inst.pkg.sha256).display(),
+                    inst.pkg.id(),
+                    e.msg
+                ));
+                repaired = true;
+            }
+            Err(e) if cached => {
+                return Err(error::Error::new(
+                    e.kind,
+                    format!("the cache entry {} was damaged: {}", cache.blob(&inst.pkg.sha256).display(), e.msg),
+                ));
+            }
+            r => return r.map(Some),
+        }
+    }
+}
+
+/// Opens an archive's bytes: a local file, the shared cache, or a download that fills the
+/// cache, taking the archive's turn first so that one process fetches it. `Ok(None)` when
+/// another process has the turn and `wait` is false.
+fn open_source(ctx: &Ctx, cache: &Cache, inst: &Install, wait: bool) -> Result<Option<Source>> {
     let pkg = &inst.pkg;
     let label = pkg.id();
-    let root = &ctx.paths.root;
-    let (reader, tee, expect, from_cache): Source = match &inst.origin {
+    let c = match &inst.origin {
         Origin::Local(path) => {
             let f = File::open(path).map_err(|e| error::io_at("opening", path, e))?;
-            (Box::new(f), None, None, false)
+            return Ok(Some(Source { reader: Box::new(f), tee: None, _flight: None, cached: false }));
         }
-        Origin::Repo(c) => {
-            let expect = Some((pkg.sha256.as_str(), pkg.size));
-            if let Some(f) = cache.open(&pkg.sha256) {
-                (Box::new(f), None, expect, true)
-            } else {
-                let url = c.url();
-                let remote = matches!(Location::parse(&url), Location::Http(_));
-                if remote && ctx.offline {
-                    return Err(error::network(format!(
-                        "{label} is not in the cache and --offline forbids downloading it"
-                    )));
+        Origin::Repo(c) => c,
+    };
+    let from_cache = |f: File| Some(Source { reader: Box::new(f), tee: None, _flight: None, cached: true });
+    if let Some(f) = cache.open(&pkg.sha256) {
+        return Ok(from_cache(f));
+    }
+    let url = c.url();
+    let remote = matches!(Location::parse(&url), Location::Http(_));
+    if remote && ctx.offline {
+        return Err(error::network(format!("{label} is not in the cache and --offline forbids downloading it")));
+    }
+    let net = ctx.net()?;
+    let keep = remote && ctx.config()?.keep_cache;
+    let flight = if !keep {
+        None
+    } else {
+        let key = format!("sha256-{}", pkg.sha256);
+        let turn = if wait {
+            let stall = Duration::from_secs(net.timeout.max(1) * 2 + pkg.size / http::MIN_RATE);
+            flight::take(cache, &key, &label, stall, ctx.quiet)?
+        } else {
+            flight::try_take(cache, &key)?
+        };
+        match turn {
+            Turn::Busy => return Ok(None),
+            Turn::Stalled => None,
+            Turn::Mine(f) => {
+                // Whoever had the turn before us may have published it.
+                if let Some(f) = cache.open(&pkg.sha256) {
+                    return Ok(from_cache(f));
                 }
-                let body = match http::get(&url, &ctx.net()?, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
-                    Fetched::Body(b) => b,
-                    Fetched::NotModified => {
-                        return Err(error::network(format!("{label}: unexpected 304 from {url}")));
-                    }
-                };
-                if let Some(len) = body.len
-                    && len != pkg.size
-                {
-                    return Err(error::integrity(format!(
-                        "{label}: the server offers {len} bytes but the index says {}; refusing the download",
-                        pkg.size
-                    )));
-                }
-                let tee = if remote && ctx.config()?.keep_cache { cache.writer(&pkg.sha256).ok() } else { None };
-                (body.reader, tee, expect, false)
+                Some(f)
             }
         }
     };
+    let body = match http::get(&url, &net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
+        Fetched::Body(b) => b,
+        Fetched::NotModified => return Err(error::network(format!("{label}: unexpected 304 from {url}"))),
+    };
+    if let Some(len) = body.len
+        && len != pkg.size
+    {
+        return Err(error::integrity(format!(
+            "{label}: the server offers {len} bytes but the index says {}; refusing the download",
+            pkg.size
+        )));
+    }
+    let tee = if keep { Some(cache.writer(&pkg.sha256)?) } else { None };
+    Ok(Some(Source { reader: body.reader, tee, _flight: flight, cached: false }))
+}
+
+/// Streams `src` through the digest into the unpacker; keeps the result only if the digest
+/// and size match the index. Bytes that arrived but differ are an integrity error naming both
+/// digests; a connection that closed early is a network error.
+fn stage_from(ctx: &Ctx, inst: &Install, claims: &Claims, progress: &Progress, src: Source) -> Result<Staged> {
+    let pkg = &inst.pkg;
+    let label = pkg.id();
+    let root = &ctx.paths.root;
+    let expect = match inst.origin {
+        Origin::Repo(_) => Some((pkg.sha256.as_str(), pkg.size)),
+        Origin::Local(_) => None,
+    };
     let archive_size = expect.map_or(u64::MAX, |e| e.1);
     let opts = Options { allow_setuid: ctx.allow_setuid, max_bytes: size_cap(pkg, archive_size.min(1 << 40)) };
-    let mut hashing = HashingReader::new(reader, expect.map_or(u64::MAX, |e| e.1), tee);
-    if !from_cache {
+    let mut hashing = HashingReader::new(src.reader, archive_size, src.tee);
+    if !src.cached {
         hashing = hashing.with_progress(progress.counter());
     }
     // Download and hash on one thread, inflate and write on this one.
@@ -271,26 +366,22 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress
             let e = match (hashing.source_error(), expect) {
                 (Some(src), _) => src.context(&label),
                 // A corrupt archive whose bytes are not the ones the index names: say so, since
-                // that is the cause (tampering or a broken mirror), not the gzip error it led to.
+                // that is the cause (tampering, a broken mirror, a damaged cache entry), not the
+                // decompression error it led to. The rest is read first, so a short body is told
+                // from a complete one with wrong bytes.
                 (None, Some((sha, size))) if e.kind == error::Kind::BadInput => {
-                    let cut_short = hashing.count() < size;
                     match hashing.finish(&label, Some(sha), Some(size)) {
-                        Err(_) if cut_short => error::network(format!(
-                            "{label}: the download ended early (connection closed before {size} bytes)"
-                        )),
                         Err(mismatch) => mismatch,
                         Ok(_) => e,
                     }
                 }
                 _ => e,
             };
-            forget_cached(cache, from_cache, pkg, &e);
             return Err(hashing.fail(e));
         }
     };
     if let Err(e) = hashing.finish(&label, expect.map(|e| e.0), expect.map(|e| e.1)) {
         staged.discard(root);
-        forget_cached(cache, from_cache, pkg, &e);
         return Err(e);
     }
     let mismatch = staged.meta.as_ref().filter(|m| {
@@ -303,17 +394,6 @@ fn stage_one(ctx: &Ctx, cache: &Cache, inst: &Install, claims: &Claims, progress
         return Err(e);
     }
     Ok(staged)
-}
-
-/// A cached archive that fails its check is removed so the next run downloads it afresh.
-fn forget_cached(cache: &Cache, from_cache: bool, pkg: &Package, e: &error::Error) {
-    if from_cache && matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) {
-        cache.remove(&pkg.sha256);
-        ui::warn(&format!(
-            "the cached archive of {} was damaged and has been removed; run the command again",
-            pkg.id()
-        ));
-    }
 }
 
 /// Updates `db` to the state after the commit and returns the journal that gets there.

@@ -66,8 +66,8 @@ pub fn stats(ctx: &Ctx) -> Result<i32> {
     let available: BTreeSet<&str> = kept.iter().flat_map(|k| k.names.iter().map(String::as_str)).collect();
     let last = kept.iter().filter_map(|k| k.fetched).max();
     let disk: u64 = db.packages.values().map(|p| disk_used(&ctx.paths.root, p)).sum();
-    let entries = Cache::new(&ctx.paths.cache).entries();
-    let cache_size: u64 = entries.iter().map(|e| e.1).sum();
+    let cache = Cache::new(&ctx.paths.cache);
+    let (entries, cache_size) = (cache.entries(), cache.total_size());
     let cap = ctx.config()?.cache_size.saturating_mul(1 << 20);
     if ctx.json {
         print_json(&json::object(vec![
@@ -352,7 +352,17 @@ fn check_config(ctx: &Ctx, out: &mut Vec<Problem>) {
 
 fn check_cache(ctx: &Ctx, out: &mut Vec<Problem>) {
     let Ok(config) = ctx.config() else { return };
-    let size = Cache::new(&ctx.paths.cache).total_size();
+    let cache = Cache::new(&ctx.paths.cache);
+    for e in cache.stale_temp_files() {
+        out.push(Problem {
+            check: "cache",
+            package: None,
+            path: Some(e.path),
+            detail: format!("a partial download ({}) left by a process that stopped", human(e.size)),
+            fix: "alp clean".into(),
+        });
+    }
+    let size = cache.total_size();
     let cap = config.cache_size.saturating_mul(1 << 20);
     if size > cap {
         out.push(Problem {

@@ -17,7 +17,7 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
     let _lock = ctx.lock()?;
     let mut report = Vec::new();
     for r in &repos {
-        let state = match repo::refresh(&ctx.access()?, r)? {
+        let state = match repo::refresh(&ctx.access()?, r, true)? {
             Refreshed::Unchanged => {
                 crate::ui::status(&format!("{}: up to date", r.url));
                 json::object(vec![("url", json::string(&r.url)), ("changed", miniserde::json::Value::Bool(false))])

@@ -236,7 +236,13 @@ fn connect(host: &str, port: u16, req: &Request) -> io::Result<TcpStream> {
         if left.is_zero() {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
         }
-        match TcpStream::connect_timeout(&addr, req.idle.min(left)) {
+        let attempt = loop {
+            match TcpStream::connect_timeout(&addr, req.idle.min(left)) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && Instant::now() < req.deadline => {}
+                other => break other,
+            }
+        };
+        match attempt {
             Ok(s) => {
                 s.set_read_timeout(Some(req.idle))?;
                 s.set_write_timeout(Some(req.idle))?;
@@ -522,17 +528,29 @@ impl<S> Timed<S> {
     }
 }
 
+/// A signal that interrupts a read or write (a stopped and continued container, a debugger)
+/// is not a failure of the exchange: the call is made again, within the deadline.
 impl<S: Read> Read for Timed<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.check()?;
-        self.inner.read(buf)
+        loop {
+            self.check()?;
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
     }
 }
 
 impl<S: Write> Write for Timed<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.check()?;
-        self.inner.write(buf)
+        loop {
+            self.check()?;
+            match self.inner.write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {

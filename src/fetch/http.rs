@@ -1,6 +1,12 @@
 //! The one way bytes come in from a URL: `http(s)://` through `client` with alp's policy
 //! on top (which proxy, deadlines, retries with backoff, redirects that never downgrade to
 //! plain HTTP, what each status means), or a local file.
+//!
+//! Retries are built for fleets: when a mirror goes down under thousands of hosts, they
+//! must not come back in waves. Each wait is drawn uniformly between zero and an exponential
+//! step (0.5 s, 1 s, 2 s, … capped at `MAX_STEP`: "full jitter"), a server's `Retry-After` on
+//! 429 or 503 is honoured up to `MAX_RETRY_AFTER`, and all waits of one request together stay
+//! under `MAX_WAITING`. A signal that interrupts a read is not a failed attempt.
 
 use super::client::{self, Proxy, Url};
 use crate::error::{self, Result};
@@ -33,8 +39,15 @@ pub struct Body {
 }
 
 const MAX_REDIRECTS: usize = 10;
+/// First backoff step; each retry doubles it, up to `MAX_STEP`.
+const FIRST_STEP: Duration = Duration::from_millis(500);
+const MAX_STEP: Duration = Duration::from_secs(8);
+/// Longest `Retry-After` obeyed; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// All the waiting between the attempts of one request.
+const MAX_WAITING: Duration = Duration::from_secs(60);
 /// Bytes per second a transfer may fall to and still finish: deadlines grow by size at this rate.
-const MIN_RATE: u64 = 256 * 1024;
+pub const MIN_RATE: u64 = 256 * 1024;
 
 /// A URL or a local path, as a repository line or a package `file` names it.
 pub enum Location {
@@ -74,16 +87,20 @@ pub fn get(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) ->
     match Location::parse(url) {
         Location::Local(path) => {
             let f = File::open(&path).map_err(|e| {
-                let kind =
-                    if e.kind() == std::io::ErrorKind::NotFound { error::Kind::Network } else { error::Kind::Io };
-                error::Error::new(kind, format!("cannot open {}: {}", path.display(), error::plain_io(&e)))
+                let msg = format!("cannot open {}: {}", path.display(), error::plain_io(&e));
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    error::network(msg).because(error::Cause::NotFound)
+                } else {
+                    error::io_msg(msg)
+                }
             })?;
             let len = f.metadata().ok().map(|m| m.len());
             Ok(Fetched::Body(Body { reader: Box::new(f), etag: None, len }))
         }
         Location::Http(url) => {
             if net.offline {
-                return Err(error::network(format!("{url}: not fetched because of --offline")));
+                return Err(error::network(format!("{url}: not fetched because of --offline"))
+                    .because(error::Cause::Unreachable));
             }
             get_http(&url, net, etag, expect_len)
         }
@@ -100,6 +117,7 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
     let mut url = url.to_string();
     let mut redirects = 0;
     let mut attempt = 0u64;
+    let mut waited = Duration::ZERO;
     loop {
         let parsed = Url::parse(&url).map_err(error::network)?;
         let proxy = proxy_for(&parsed).map_err(error::network)?;
@@ -114,9 +132,11 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
             idle,
             deadline: Instant::now() + budget,
         };
-        let retry_reason = match client::get(&req) {
+        let (retry_reason, asked_wait) = match client::get(&req) {
+            // Interrupted by a signal: not an attempt that failed, so not counted as one.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) if !transient(&e) => return Err(error::network(format!("{url}: {}", describe(&e)))),
-            Err(e) => describe(&e),
+            Err(e) => (describe(&e), None),
             Ok(resp) => {
                 let status = resp.status;
                 let header = |name: &str| resp.header(name).map(str::to_string);
@@ -149,20 +169,48 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
                         url = next;
                         continue;
                     }
-                    500..=599 => format!("HTTP {status}"),
-                    404 | 410 => return Err(error::network(format!("{url}: not found (HTTP {status})"))),
+                    429 | 500..=599 => {
+                        let after = header("retry-after").and_then(|v| retry_after(&v));
+                        (format!("HTTP {status}"), after.filter(|_| status == 429 || status == 503))
+                    }
+                    404 | 410 => {
+                        return Err(
+                            error::network(format!("{url}: not found (HTTP {status})")).because(error::Cause::NotFound)
+                        );
+                    }
                     _ => return Err(error::network(format!("{url}: HTTP {status} {}", resp.reason))),
                 }
             }
         };
-        if attempt >= net.retries {
+        let wait = asked_wait.map_or_else(|| backoff(attempt), |w| w.min(MAX_RETRY_AFTER));
+        if attempt >= net.retries || waited + wait > MAX_WAITING {
             let tries = if attempt == 0 { String::new() } else { format!(" after {} attempts", attempt + 1) };
-            return Err(error::network(format!("{url}: {retry_reason}{tries}")));
+            return Err(error::network(format!("{url}: {retry_reason}{tries}")).because(error::Cause::Unreachable));
         }
-        // Back off 250 ms, 500 ms, 1 s, … before the next try.
-        std::thread::sleep(Duration::from_millis(250 << attempt.min(5)));
+        std::thread::sleep(wait);
+        waited += wait;
         attempt += 1;
     }
+}
+
+/// The wait before retry number `attempt + 1`: uniform in [0, min(MAX_STEP, FIRST_STEP·2^attempt)].
+fn backoff(attempt: u64) -> Duration {
+    let step = FIRST_STEP.saturating_mul(1 << attempt.min(16)).min(MAX_STEP);
+    Duration::from_millis(crate::random::below_or_eq(step.as_millis() as u64))
+}
+
+/// `Retry-After` as delay-seconds, or as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut parts = value.split_whitespace().skip(1);
+    let (day, month, year, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    let at = crate::timefmt::parse(&format!("{year}-{month:02}-{day:0>2}T{time}Z"))?;
+    Some(Duration::from_secs(at.saturating_sub(crate::timefmt::now())))
 }
 
 /// Connection trouble worth another try; TLS and protocol errors are not.
@@ -178,7 +226,6 @@ fn transient(e: &std::io::Error) -> bool {
             | TimedOut
             | WouldBlock
             | UnexpectedEof
-            | Interrupted
             | AddrNotAvailable
             | HostUnreachable
             | NetworkUnreachable
@@ -234,6 +281,7 @@ pub fn no_proxy_matches(list: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn joins_relative_and_absolute_files() {
@@ -250,5 +298,28 @@ mod tests {
         assert!(no_proxy_matches("example.com", "example.com"));
         assert!(!no_proxy_matches("example.com", "badexample.com"));
         assert!(no_proxy_matches("*", "anything"));
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        let waits: Vec<Duration> = (0..200).map(|_| backoff(2)).collect();
+        assert!(waits.iter().all(|w| *w <= Duration::from_secs(2)));
+        let distinct: HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 50, "waits are not spread: {distinct:?}");
+        assert!((0..50).all(|_| backoff(40) <= MAX_STEP));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        let later = crate::timefmt::format(crate::timefmt::now() + 100);
+        let (date, time) = later.trim_end_matches('Z').split_once('T').unwrap();
+        let (y, m, d) = (&date[..4], &date[5..7], &date[8..10]);
+        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            [m.parse::<usize>().unwrap() - 1];
+        let got = retry_after(&format!("Mon, {d} {month} {y} {time} GMT")).unwrap();
+        assert!(got > Duration::from_secs(90) && got <= Duration::from_secs(100), "{got:?}");
+        assert_eq!(retry_after("soon"), None);
     }
 }

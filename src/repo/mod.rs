@@ -2,17 +2,22 @@
 //! (signature, expiry, serial), and the verified copies kept under `var/lib/alp/indexes/`.
 
 pub mod index;
+pub mod shared;
 
 use crate::config::{Config, Paths};
-use crate::error::{self, IoContext, Result};
+use crate::error::{self, Cause, IoContext, Result};
+use crate::fetch::cache::Cache;
+use crate::fetch::cache::flight::{self, Turn};
 use crate::fetch::http::{self, Fetched, Net};
 use crate::fsutil;
 use crate::json::{self, Fields};
 use crate::timefmt;
 use crate::verify::{digest, sig};
 use index::{Index, Package};
+use shared::{Copy, Shared};
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// An index larger than this is refused before it is parsed.
 const MAX_INDEX_BYTES: u64 = 64 << 20;
@@ -121,48 +126,128 @@ pub enum Refreshed {
     Updated { packages: usize, serial: u64 },
 }
 
-/// Fetches, verifies and keeps one repository's index (SPEC section 5, `update`).
-pub fn refresh(acc: &Access, repo: &Repo) -> Result<Refreshed> {
+/// Fetches, verifies and keeps one repository's index (SPEC section 5, `update`). A remote
+/// repository goes through the shared cache (section 13): one process per host asks the
+/// server (`force`: ask even when the shared copy is recent), the others take its answer,
+/// each verifying it for its own root.
+pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<Refreshed> {
     let dir = kept_dir(acc.paths, repo);
     if crate::legacy::source::is_legacy(&repo.url) {
         return crate::legacy::source::refresh(acc, repo, &dir);
     }
-    let meta = read_meta(&dir);
-    let have_index = dir.join("index.json").is_file();
-    let etag = meta.as_ref().filter(|_| have_index).and_then(|m| m.etag.clone());
-    let index_url = http::join_url(&repo.url, "index.json");
+    let meta = read_meta(&dir).filter(|_| dir.join("index.json").is_file());
     let what = format!("repository {}", repo.url);
-    let fetched = http::get(&index_url, &acc.net, etag.as_deref(), None).map_err(|e| e.context(&what))?;
-    let body = match fetched {
-        Fetched::NotModified => {
-            // A 304 only answers our If-None-Match, which only a kept index provides.
-            let Some(mut m) = meta else {
-                return Err(error::network(format!("{what}: unexpected 304 Not Modified")));
-            };
-            m.fetched = timefmt::now();
-            write_meta(&dir, &m)?;
-            return Ok(Refreshed::Unchanged);
+    let index_url = http::join_url(&repo.url, "index.json");
+    if !matches!(http::Location::parse(&index_url), http::Location::Http(_)) {
+        let Some(got) = fetch_index(acc, &index_url, None, &what)? else {
+            return Err(error::network(format!("{what}: unexpected 304 Not Modified")));
+        };
+        return accept(acc, repo, &what, &got, meta.as_ref());
+    }
+    if acc.net.offline {
+        return Err(error::network(format!("{what}: not fetched because of --offline")).because(Cause::Unreachable));
+    }
+    let cache = Cache::new(&acc.paths.cache);
+    let shared = Shared::new(&cache, &repo.url);
+    let stall = Duration::from_secs(acc.net.timeout.max(1) * 2 + 5);
+    let _turn = match flight::take(&cache, &shared.flight_key(), &what, stall, crate::ui::quiet())? {
+        Turn::Mine(f) => Some(f),
+        _ => None,
+    };
+    let mut copy = shared.read();
+    if let Some(c) = &copy {
+        let age = timefmt::now().saturating_sub(c.fetched);
+        if !force && age < acc.config.update_interval {
+            match accept(acc, repo, &what, c, meta.as_ref()) {
+                Err(e) if matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) => {
+                    crate::ui::warn(&format!(
+                        "{what}: the shared cache's copy of the index was refused ({}); fetching it again",
+                        e.msg
+                    ));
+                    shared.remove();
+                    copy = None;
+                }
+                r => return r,
+            }
         }
+    }
+    // A conditional request: with the shared copy's ETag, else the root's own.
+    let etag = match &copy {
+        Some(c) => c.etag.clone(),
+        None => meta.as_ref().and_then(|m| m.etag.clone()),
+    };
+    match fetch_index(acc, &index_url, etag.as_deref(), &what)? {
+        Some(got) => {
+            let r = accept(acc, repo, &what, &got, meta.as_ref())?;
+            shared.write(&got)?;
+            Ok(r)
+        }
+        None => match copy {
+            Some(mut c) => {
+                shared.touch(&mut c, timefmt::now())?;
+                accept(acc, repo, &what, &c, meta.as_ref())
+            }
+            None => {
+                // The root's own ETag matched: its kept index is current.
+                let Some(mut m) = meta else {
+                    return Err(error::network(format!("{what}: unexpected 304 Not Modified")));
+                };
+                m.fetched = timefmt::now();
+                write_meta(&dir, &m)?;
+                Ok(Refreshed::Unchanged)
+            }
+        },
+    }
+}
+
+/// GETs `index.json` (conditionally, with `etag`) and its signature. `None`: not modified.
+fn fetch_index(acc: &Access, index_url: &str, etag: Option<&str>, what: &str) -> Result<Option<Copy>> {
+    let body = match http::get(index_url, &acc.net, etag, None).map_err(|e| e.context(what))? {
+        Fetched::NotModified => return Ok(None),
         Fetched::Body(b) => b,
     };
-    let bytes = read_capped(body.reader, &what)?;
-    let sig_text = fetch_signature(acc, &index_url, &what)?;
-    // Verified before it is parsed: no parser sees bytes nobody vouched for, and an altered
-    // index is an integrity failure (exit 5) whatever the alteration did to its JSON.
-    let signed_by = check_trust(acc, &what, &bytes, sig_text.as_deref())?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| error::bad_input(format!("{what}: index.json is not UTF-8")))?;
+    let etag = body.etag.clone();
+    let index = read_capped(body.reader, what)?;
+    let sig = fetch_signature(acc, index_url, what)?;
+    Ok(Some(Copy { index, sig, etag, fetched: timefmt::now() }))
+}
+
+/// Verifies an index for this root (its keys, its last serial) and keeps it as the root's
+/// own. Verified before it is parsed: no parser sees bytes nobody vouched for, and an altered
+/// index is an integrity failure (exit 5) whatever the alteration did to its JSON.
+fn accept(acc: &Access, repo: &Repo, what: &str, got: &Copy, kept: Option<&Meta>) -> Result<Refreshed> {
+    let dir = kept_dir(acc.paths, repo);
+    let signed_by = check_trust(acc, what, &got.index, got.sig.as_deref())?;
+    let text =
+        std::str::from_utf8(&got.index).map_err(|_| error::bad_input(format!("{what}: index.json is not UTF-8")))?;
     let index = Index::parse(text, &format!("{what}: index.json"))?;
-    check_fresh(&what, &index, meta.as_ref().map_or(0, |m| m.serial))?;
+    check_fresh(what, &index, kept.map_or(0, |m| m.serial))?;
+    let unchanged = kept.is_some() && std::fs::read(dir.join("index.json")).is_ok_and(|old| old == got.index);
     fsutil::ensure_dir(&dir)?;
-    fsutil::write_atomic(&dir.join("index.json"), &bytes)?;
-    match &sig_text {
-        Some(s) => fsutil::write_atomic(&dir.join("index.json.minisig"), s.as_bytes())?,
-        None => fsutil::remove_if_exists(&dir.join("index.json.minisig"))?,
+    if !unchanged {
+        fsutil::write_atomic(&dir.join("index.json"), &got.index)?;
+        match &got.sig {
+            Some(s) => fsutil::write_atomic(&dir.join("index.json.minisig"), s.as_bytes())?,
+            None => fsutil::remove_if_exists(&dir.join("index.json.minisig"))?,
+        }
     }
-    let m = Meta { etag: body.etag, fetched: timefmt::now(), serial: index.serial, signed_by };
+    let m = Meta { etag: got.etag.clone(), fetched: got.fetched, serial: index.serial, signed_by };
     write_meta(&dir, &m)?;
+    if unchanged {
+        return Ok(Refreshed::Unchanged);
+    }
     crate::log::info(&format!("updated {} (serial {}, {} packages)", repo.url, index.serial, index.packages.len()));
     Ok(Refreshed::Updated { packages: index.packages.len(), serial: index.serial })
+}
+
+/// The shared cache's copy of a repository's index, adopted for this root whatever its age
+/// (when the repository cannot be reached), if it verifies and has not expired.
+fn adopt_shared(acc: &Access, repo: &Repo) -> Option<u64> {
+    let cache = Cache::new(&acc.paths.cache);
+    let copy = Shared::new(&cache, &repo.url).read()?;
+    let what = format!("repository {}", repo.url);
+    let kept = read_meta(&kept_dir(acc.paths, repo));
+    accept(acc, repo, &what, &copy, kept.as_ref()).ok().map(|_| copy.fetched)
 }
 
 fn read_capped(reader: Box<dyn Read + Send>, what: &str) -> Result<Vec<u8>> {
@@ -184,7 +269,7 @@ fn fetch_signature(acc: &Access, index_url: &str, what: &str) -> Result<Option<S
             Ok(Some(text))
         }
         Ok(Fetched::NotModified) => Ok(None),
-        Err(e) if e.kind == error::Kind::Network && (e.msg.contains("not found") || e.msg.contains("cannot open")) => {
+        Err(e) if e.cause == Cause::NotFound => {
             if acc.untrusted_ok() {
                 Ok(None)
             } else {
@@ -250,7 +335,9 @@ fn write_meta(dir: &std::path::Path, m: &Meta) -> Result<()> {
 }
 
 /// The kept, verified indexes of every repository, refreshing those that are missing,
-/// local, or stale under `auto_update`. A repository that cannot be loaded is an error.
+/// local, or stale under `auto_update`. A repository that cannot be loaded is an error, except
+/// that one that cannot be reached (connection, 5xx, timeout, `--offline`) falls back to its
+/// last verified index, the root's own or the shared cache's, with a warning.
 pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
     if repos.is_empty() {
         return Err(error::usage(format!(
@@ -269,11 +356,40 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
             Some(m) => acc.config.auto_update && timefmt::now().saturating_sub(m.fetched) >= acc.config.update_interval,
         };
         if local || (stale && !acc.net.offline) || meta.is_none() {
-            refresh(acc, repo)?;
+            match refresh(acc, repo, false) {
+                Ok(_) => {}
+                Err(e) if e.cause == Cause::Unreachable && !local => {
+                    let fetched = match (&meta, adopt_shared(acc, repo)) {
+                        (_, Some(fetched)) => fetched,
+                        (Some(m), None) => m.fetched,
+                        (None, None) => {
+                            let msg = format!("{}; no verified index of it is cached", e.msg);
+                            return Err(error::Error::new(e.kind, msg).because(e.cause));
+                        }
+                    };
+                    let age = timefmt::now().saturating_sub(fetched);
+                    crate::ui::warn(&format!(
+                        "{}; using its last verified index, fetched {} ago",
+                        e.msg,
+                        human_age(age)
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         out.push(load_kept(acc, repo)?);
     }
     Ok(out)
+}
+
+/// `42 s`, `5 min`, `3 h`, `2 days`.
+fn human_age(secs: u64) -> String {
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7200 => format!("{} min", secs / 60),
+        7200..172_800 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
 }
 
 /// Reads a kept index back, re-checking its expiry (it may have expired since `update`).

@@ -50,7 +50,13 @@ impl<R: Read> HashingReader<R> {
             match self.read(&mut buf) {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(e) => return Err(self.fail(read_error(what, e))),
+                Err(e) => {
+                    let e = match self.source_error.take() {
+                        Some(src) if src.kind == error::Kind::Integrity => src.context(what),
+                        _ => read_error(what, e),
+                    };
+                    return Err(self.fail(e));
+                }
             }
         }
         if let Some(e) = self.tee_error.take() {
@@ -128,13 +134,12 @@ impl<R: Read> Read for HashingReader<R> {
 /// Turns a read failure on a download into a network error naming what was read.
 pub fn read_error(what: &str, e: io::Error) -> error::Error {
     let msg = error::plain_io(&e);
-    if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+    let e = if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
         error::network(format!("{what}: timed out while reading"))
-    } else if msg.contains("larger than") {
-        error::integrity(format!("{what}: {msg}"))
     } else {
         error::network(format!("{what}: {msg}"))
-    }
+    };
+    e.because(error::Cause::Unreachable)
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -531,10 +531,16 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Snapshot without alp's own bookkeeping that legitimately changes on a failed run
-/// (the log, the lock file, kept indexes).
+/// (the log, the lock files, kept indexes and the cache's copies of them).
 pub fn state_snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
     snapshot(root)
         .into_iter()
-        .filter(|(p, _)| !p.starts_with("var/log/") && !p.starts_with("var/lib/alp/indexes") && p != "var/lib/alp/lock")
+        .filter(|(p, _)| {
+            !p.starts_with("var/log/")
+                && !p.starts_with("var/lib/alp/indexes")
+                && p != "var/lib/alp/lock"
+                && !p.starts_with("var/cache/alp/locks")
+                && !p.starts_with("var/cache/alp/indexes")
+        })
         .collect()
 }

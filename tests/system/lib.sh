@@ -48,22 +48,23 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_nginx DOCROOT WORKDIR: serve DOCROOT on 127.0.0.1; sets NGINX_PORT, NGINX_URL,
-# NGINX_PID and NGINX_LOG (the access log, one line a request, written unbuffered).
-# Workers run as root so any DOCROOT is readable; everything else lives in WORKDIR.
+# start_nginx DOCROOT WORKDIR [PORT]: serve DOCROOT on 127.0.0.1 (on PORT when given, e.g.
+# to bring a stopped server back); sets NGINX_PORT, NGINX_URL, NGINX_PID and NGINX_LOG (the
+# access log, one line a request, written unbuffered). NGINX_EXTRA, when set, is added to the
+# server block. Workers run as root so any DOCROOT is readable; everything else lives in WORKDIR.
 start_nginx() {
-    local docroot=$1 work=$2 try
+    local docroot=$1 work=$2 fixed=${3:-} try
     command -v nginx >/dev/null 2>&1 || need nginx nginx-light
     mkdir -p "$work"
     NGINX_LOG=$work/access.log
     for try in 1 2 3; do
-        NGINX_PORT=$(free_port) || die "python3 could not find a free port"
+        NGINX_PORT=${fixed:-$(free_port)} || die "python3 could not find a free port"
         cat >"$work/nginx.conf" <<EOF
 user root root;
 worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/error.log;
-events { worker_connections 64; }
+events { worker_connections 4096; }
 http {
     access_log $NGINX_LOG;
     default_type application/octet-stream;
@@ -76,6 +77,7 @@ http {
         listen 127.0.0.1:$NGINX_PORT;
         root $docroot;
         autoindex off;
+        ${NGINX_EXTRA:-}
     }
 }
 EOF
@@ -90,7 +92,7 @@ EOF
             fi
             if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
                 "$NGINX_PORT" 2>/dev/null; then
-                : >"$NGINX_LOG"
+                [ -n "$fixed" ] || : >"$NGINX_LOG"
                 return 0
             fi
             sleep 0.1
@@ -112,4 +114,35 @@ stop_nginx() {
 
 requests_served() {
     if [ -f "$NGINX_LOG" ]; then wc -l <"$NGINX_LOG"; else echo 0; fi
+}
+
+# make_fleet_repo BIN DIR KB: a signed repository in DIR/repo of ten packages, p0 … p9, each
+# one file of KB KiB of random bytes (incompressible: the archive is as big as the payload),
+# p0 depending on p1 … p9 (so `p0` installs all ten), signed with the example key. A copy of
+# each payload goes to DIR/payload/pN.bin, to check installed files against.
+# Shared by tests/system/fleet.sh and bench/fleet.sh.
+make_fleet_repo() {
+    local bin=$1 dir=$2 kb=$3 i src deps
+    local key
+    key=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/examples/keys/example.key
+    src=$(mktemp -d /tmp/alp-fleet-src.XXXXXX)
+    mkdir -p "$dir/repo" "$dir/payload"
+    for i in 0 1 2 3 4 5 6 7 8 9; do
+        mkdir -p "$src/p$i/.ALP" "$src/p$i/usr/share/fleet"
+        deps=''
+        [ "$i" = 0 ] && deps='"p1","p2","p3","p4","p5","p6","p7","p8","p9"'
+        printf '{"name":"p%s","version":"1.0","description":"fleet package %s","depends":[%s]}\n' \
+            "$i" "$i" "$deps" >"$src/p$i/.ALP/package.json"
+        head -c "$((kb * 1024))" /dev/urandom >"$src/p$i/usr/share/fleet/p$i.bin"
+        "$bin" --quiet build "$src/p$i" -o "$dir/repo" >/dev/null || die "alp build p$i failed"
+        cp "$src/p$i/usr/share/fleet/p$i.bin" "$dir/payload/"
+    done
+    rm -rf "$src"
+    "$bin" --quiet index "$dir/repo" --sign "$key" >/dev/null || die "alp index --sign failed"
+}
+
+# fleet_root DIR: an empty root that trusts the example key.
+fleet_root() {
+    mkdir -p "$1/etc/alp/keys"
+    cp "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/examples/keys/example.pub" "$1/etc/alp/keys/"
 }
