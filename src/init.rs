@@ -429,7 +429,8 @@ fn wait_for_signal(waited: &sigset_t, until: Option<Instant>) -> Option<c_int> {
         let left = t.saturating_duration_since(Instant::now());
         // SAFETY: timespec is plain C data; all-zero is a valid value.
         let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-        ts.tv_sec = libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX);
+        // Capped where every width of time_t holds it (68 years).
+        ts.tv_sec = left.as_secs().min(i32::MAX as u64).try_into().unwrap_or_default();
         ts.tv_nsec = left.subsec_nanos().into();
         ts
     });
