@@ -12,10 +12,14 @@
 //! counting the processes that joined a namespace from outside (`docker exec`) when they
 //! have to be killed: they are stopped like the rest, but no child of alp's leads to them.
 //!
+//! The child starts with every signal at its default disposition, whatever alp inherited
+//! ignored, and with the mask alp was started with.
+//!
 //! Nothing here may panic or depend on the environment: no /proc, no HOME, no terminal and a
-//! closed stdin are all normal for a container's PID 1. The start pays for none of this: no
-//! /proc is read and nothing allocated for it before the command runs, and when the command
-//! leaves nothing behind, finding that out costs no system call (one `kill` as PID 1).
+//! closed stdin are all normal for a container's PID 1 (a subreaper without its own /proc
+//! says so and leaves what the command left alone). The start pays for none of the stopping:
+//! no /proc is read and nothing allocated for it before the command runs, and when the
+//! command leaves nothing behind, finding that out costs no system call (one `kill` as PID 1).
 
 use libc::{c_int, pid_t, sigset_t};
 use std::io;
