@@ -340,13 +340,34 @@ pub struct Init {
     /// treat this exit code of CMD as 0 (repeatable)
     #[argh(option, short = 'e')]
     pub expect: Vec<i32>,
+    /// seconds the processes left after CMD exits get between SIGTERM and SIGKILL (default 3; also $ALP_GRACE)
+    #[argh(option, arg_name = "seconds", from_str_fn(seconds))]
+    pub grace: Option<std::time::Duration>,
+    /// seconds to hold the runtime's first SIGTERM before forwarding it (default 0; also $ALP_TERM_DELAY)
+    #[argh(option, arg_name = "seconds", from_str_fn(seconds))]
+    pub term_delay: Option<std::time::Duration>,
+    /// keep running until every descendant has exited, not only CMD
+    #[argh(switch)]
+    pub wait_all: bool,
     /// command and arguments
     #[argh(positional, greedy)]
     pub command: Vec<String>,
 }
 
+/// A duration in seconds, whole or decimal (`3`, `0.5`): `--grace` and `--term-delay`, and
+/// their environment variables.
+pub fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("'{text}' is not a number of seconds (such as 3 or 0.5)"))
+}
+
 /// Options that take a value, for moving global options in front of the subcommand.
 const GLOBAL_WITH_VALUE: &[&str] = &["--root", "--repo", "--cache-dir"];
+/// `init`'s own options that take a value: the word after one is not yet the command.
+const INIT_WITH_VALUE: &[&str] = &["--packages", "--lock", "-e", "--expect", "--grace", "--term-delay"];
 const GLOBAL_SWITCHES: &[&str] = &[
     "--json",
     "--quiet",
@@ -407,7 +428,7 @@ pub fn normalize(args: &[String]) -> Vec<String> {
                         j += 1;
                     } else {
                         rest.push(t.clone());
-                        if ["--packages", "--lock", "-e", "--expect"].contains(&t.as_str()) && j + 1 < tail.len() {
+                        if INIT_WITH_VALUE.contains(&t.as_str()) && j + 1 < tail.len() {
                             rest.push(tail[j + 1].clone());
                             j += 1;
                         }
@@ -448,5 +469,20 @@ mod tests {
         assert_eq!(n(&["init", "-g", "sh", "-c", "x --root y"]), ["init", "-g", "--", "sh", "-c", "x --root y"]);
         assert_eq!(n(&["init", "--root", "/r", "--", "a", "--json"]), ["--root", "/r", "init", "--", "a", "--json"]);
         assert_eq!(n(&["init"]), ["init"]);
+        assert_eq!(
+            n(&["init", "--grace", "1", "--term-delay", "2", "--wait-all", "sleep", "5"]),
+            ["init", "--grace", "1", "--term-delay", "2", "--wait-all", "--", "sleep", "5"]
+        );
+    }
+
+    #[test]
+    fn seconds_are_whole_or_decimal_and_never_negative() {
+        use std::time::Duration;
+        assert_eq!(seconds("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(seconds("0"), Ok(Duration::ZERO));
+        assert_eq!(seconds(" 0.25 "), Ok(Duration::from_millis(250)));
+        for bad in ["", "-1", "3s", "NaN", "inf", "1e400"] {
+            assert!(seconds(bad).is_err(), "accepted {bad:?}");
+        }
     }
 }

@@ -291,13 +291,35 @@ fn proc_state(out: &str) -> ProcState {
     }
 }
 
-/// Nothing blocked, and none of the signals alp blocks or ignores for itself left ignored.
+/// Nothing blocked and nothing ignored: not the signals alp blocks or ignores for itself,
+/// not the C library's own (32 and up), not what alp inherited ignored.
 #[track_caller]
 fn assert_clean_signals(st: &ProcState) {
     assert_eq!(st.blocked, 0, "signals left blocked: {:#x}", st.blocked);
-    for sig in [libc::SIGPIPE, libc::SIGTTIN, libc::SIGTTOU, libc::SIGCHLD, libc::SIGTERM, libc::SIGINT] {
-        assert_eq!(st.ignored & (1u64 << (sig - 1)), 0, "signal {sig} left ignored: {:#x}", st.ignored);
+    assert_eq!(st.ignored, 0, "signals left ignored: {:#x}", st.ignored);
+}
+
+/// `program` (an alp binary) with the arguments and environment `alp --root ROOT init` has.
+fn alp_init_with(program: &Path, root: &Path) -> Command {
+    let template = alp_init(root);
+    let mut c = Command::new(program);
+    c.args(template.get_args());
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
     }
+    c
+}
+
+/// The static musl build beside the debug binary the tests run (`cargo build --release
+/// --target x86_64-unknown-linux-musl` with the same target directory), or $ALP_STATIC_BIN.
+fn static_build() -> Option<PathBuf> {
+    let path = std::env::var_os("ALP_STATIC_BIN")
+        .map(PathBuf::from)
+        .or_else(|| Some(Path::new(bin()).parent()?.parent()?.join("x86_64-unknown-linux-musl/release/alp")))?;
+    path.exists().then_some(path)
 }
 
 #[test]
@@ -308,6 +330,37 @@ fn child_starts_with_a_clean_signal_state_in_its_own_group() {
         let st = proc_state(&ok(cmd.arg("--").args(SHOW_STATE)));
         assert_clean_signals(&st);
         assert_eq!(st.pgrp, st.pid, "the child should lead its own process group");
+    }
+}
+
+#[test]
+fn child_gets_every_signal_at_its_default_from_either_build_whatever_alp_inherited() {
+    let root = TempDir::new("init-sigdefault");
+    // alp itself starts with signals ignored (as under nohup, or a runtime that ignores
+    // some); an ignored signal survives exec unless alp resets it.
+    let ignoring = |alp: Command| {
+        let mut c = Command::new("sh");
+        c.args(["-c", "trap '' HUP USR1 PIPE TERM; exec \"$0\" \"$@\""]).arg(alp.get_program()).args(alp.get_args());
+        for (k, v) in alp.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c
+    };
+    let mut builds = vec![PathBuf::from(bin())];
+    match static_build() {
+        Some(path) => builds.push(path),
+        None => eprintln!("static build not checked: no x86_64-unknown-linux-musl release binary (or $ALP_STATIC_BIN)"),
+    }
+    for build in &builds {
+        let mut plain = alp_init_with(build, root.path());
+        let mut inherited = ignoring(alp_init_with(build, root.path()));
+        for cmd in [&mut plain, &mut inherited] {
+            let st = proc_state(&ok(cmd.arg("--").args(SHOW_STATE)));
+            assert_eq!(st.ignored, 0, "{}: the child has signals ignored: {:#x}", build.display(), st.ignored);
+        }
     }
 }
 
@@ -334,6 +387,10 @@ fn child_gets_the_terminal_foreground_but_never_steals_it() {
     // Started as a background job (job control on), alp leaves the terminal to the shell.
     let st = in_terminal(root.path(), "set -m; ALP & wait").unwrap();
     assert_ne!(st.tpgid, st.pgrp, "a background alp handed the terminal to its child");
+    // Signals alp inherited ignored are reset on this path too.
+    let st = in_terminal(root.path(), "trap '' HUP USR1 TERM; ALP").unwrap();
+    assert_eq!(st.tpgid, st.pgrp);
+    assert_clean_signals(&st);
 }
 
 #[test]
@@ -571,4 +628,230 @@ fn pid1_stops_promptly_when_signalled_during_the_install() {
     assert!(sent.elapsed() < Duration::from_secs(5), "took {:?} to stop", sent.elapsed());
     assert_eq!(o.status.code(), Some(128 + libc::SIGTERM), "stderr: {}", stderr(&o));
     assert!(!root.join("usr/share/tool/VERSION").exists());
+}
+
+/// Runs `cmd` with a deadline; returns its output and how long it took.
+fn timed(cmd: &mut Command) -> (Output, Duration) {
+    let start = Instant::now();
+    let o = finish(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    (o, start.elapsed())
+}
+
+/// `alp init` as PID 1 and as a subreaper, each labelled for assertion messages.
+fn both_scopes(root: &Path) -> [(&'static str, Command); 2] {
+    [("PID 1", alp_pid1(root)), ("subreaper", alp_init(root))]
+}
+
+fn gone(pid: &str) -> bool {
+    let status = read(Path::new(&format!("/proc/{}/status", pid.trim())));
+    status.is_empty() || status.contains("State:\tZ")
+}
+
+#[test]
+fn processes_the_command_left_get_sigterm_and_time_to_clean_up() {
+    let root = TempDir::new("init-cleanup");
+    // The command starts a worker that cleans up on SIGTERM, waits until it is ready, exits 7.
+    // (The worker's stderr goes away: its shell reports the `sleep` that SIGTERM ends.)
+    let script = r#"
+        sh -c 'trap "echo cleaned > \"$1\"; exit 0" TERM; : > "$2"; while :; do sleep 0.01; done' worker "$1" "$2" 2>/dev/null &
+        while [ ! -e "$2" ]; do sleep 0.01; done
+        exit 7
+    "#;
+    for (scope, mut cmd) in both_scopes(root.path()) {
+        let (marker, ready) = (root.join("cleaned"), root.join("ready"));
+        let _ = (std::fs::remove_file(&marker), std::fs::remove_file(&ready));
+        let (o, took) = timed(cmd.args(["--", "sh", "-c", script, "sh"]).arg(&marker).arg(&ready));
+        assert_eq!(o.status.code(), Some(7), "{scope}: stderr: {}", stderr(&o));
+        assert_eq!(read(&marker), "cleaned\n", "{scope}: the worker did not get to clean up");
+        assert_eq!(stderr(&o), "", "{scope}: nothing was killed, so nothing to say");
+        assert!(took < Duration::from_secs(3), "{scope}: waited {took:?} for a worker that stopped at once");
+    }
+}
+
+#[test]
+fn processes_ignoring_sigterm_are_killed_after_the_grace_period() {
+    let root = TempDir::new("init-grace");
+    // Two workers ignore SIGTERM (sleep inherits the ignored signal through exec); the
+    // command exits 4 once both are running.
+    let script = r#"
+        for i in 1 2; do sh -c 'trap "" TERM; echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 30' worker "$1.$i" & done
+        while [ ! -e "$1.1" ] || [ ! -e "$1.2" ]; do sleep 0.01; done
+        exit 4
+    "#;
+    for (scope, mut cmd) in both_scopes(root.path()) {
+        let pids = root.join(if scope == "PID 1" { "pids-pid1" } else { "pids-subreaper" });
+        // --grace for one, ALP_GRACE for the other.
+        if scope == "PID 1" {
+            cmd.args(["--grace", "1"]);
+        } else {
+            cmd.env("ALP_GRACE", "1");
+        }
+        let (o, took) = timed(cmd.args(["--", "sh", "-c", script, "sh"]).arg(&pids));
+        assert_eq!(o.status.code(), Some(4), "{scope}: the command's status, whatever was killed");
+        assert_eq!(stderr(&o), "alp: 2 processes did not stop within 1 s: killed\n", "{scope}");
+        assert!(took >= Duration::from_secs(1), "{scope}: killed after {took:?}, before the grace ran out");
+        assert!(took < Duration::from_secs(3), "{scope}: took {took:?} to stop");
+        if scope == "subreaper" {
+            for i in 1..=2 {
+                let pid = read(&pids.with_extension(i.to_string()));
+                wait_until("the killed worker to be reaped", || gone(&pid));
+            }
+        }
+    }
+}
+
+#[test]
+fn grace_zero_kills_at_once() {
+    let root = TempDir::new("init-grace0");
+    let script = r#"
+        sh -c 'trap "" TERM; : > "$1"; exec sleep 30' worker "$1" &
+        while [ ! -e "$1" ]; do sleep 0.01; done
+    "#;
+    let (o, took) =
+        timed(alp_pid1(root.path()).args(["--grace", "0", "--", "sh", "-c", script, "sh"]).arg(root.join("r")));
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stderr(&o), "alp: 1 process did not stop within 0 s: killed\n");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn wait_all_runs_until_the_last_descendant_exits() {
+    let root = TempDir::new("init-wait-all");
+    // The command exits at once, leaving a grandchild that works for a second.
+    let script = r#"sh -c 'sleep 1; echo done > "$1"' grandchild "$1" & exit 0"#;
+    for (scope, mut cmd) in both_scopes(root.path()) {
+        let marker = root.join("done");
+        let _ = std::fs::remove_file(&marker);
+        let (o, took) = timed(cmd.args(["--wait-all", "--", "sh", "-c", script, "sh"]).arg(&marker));
+        assert_eq!(o.status.code(), Some(0), "{scope}: stderr: {}", stderr(&o));
+        assert!(took >= Duration::from_secs(1), "{scope}: exited after {took:?}, before the grandchild");
+        assert_eq!(read(&marker), "done\n", "{scope}");
+        assert_eq!(stderr(&o), "", "{scope}");
+    }
+    // Without it, the grandchild is stopped as soon as the command exits.
+    let marker = root.join("done");
+    let _ = std::fs::remove_file(&marker);
+    let (o, took) = timed(alp_pid1(root.path()).args(["--", "sh", "-c", script, "sh"]).arg(&marker));
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(!marker.exists(), "the grandchild finished its work: it was not stopped");
+}
+
+#[test]
+fn term_delay_holds_the_first_sigterm_and_a_second_one_or_sigint_goes_at_once() {
+    let script = r#"
+        trap 'echo TERM >> "$1"; exit 0' TERM
+        trap 'echo INT >> "$1"' INT
+        echo ready > "$2"
+        while :; do sleep 0.01; done
+    "#;
+    // The first SIGTERM reaches the child only after the delay.
+    let root = TempDir::new("init-term-delay");
+    let (child, pid1, log) = start_script_as_pid1(root.path(), &["--term-delay", "1.5"], script, "the trap");
+    let sent = Instant::now();
+    send(pid1, libc::SIGTERM);
+    wait_until("the held SIGTERM", || !read(&log).is_empty());
+    let took = sent.elapsed();
+    assert!(took >= Duration::from_millis(1500), "forwarded after {took:?}, before the delay ran out");
+    assert!(took < Duration::from_millis(3500), "forwarded after {took:?}");
+    let o = finish(child);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(read(&log), "TERM\n");
+
+    // A second SIGTERM does not wait.
+    let root = TempDir::new("init-term-delay2");
+    let (child, pid1, log) = start_script_as_pid1(root.path(), &["--term-delay", "5"], script, "the trap");
+    let sent = Instant::now();
+    send(pid1, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(read(&log), "", "the first SIGTERM was not held");
+    send(pid1, libc::SIGTERM);
+    wait_until("the second SIGTERM", || !read(&log).is_empty());
+    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    assert_eq!(finish(child).status.code(), Some(0));
+    assert_eq!(read(&log), "TERM\n");
+
+    // Nor does a SIGINT, which is passed on too.
+    let root = TempDir::new("init-term-delay3");
+    let (child, pid1, log) = start_script_as_pid1(root.path(), &["--term-delay", "5"], script, "the trap");
+    let sent = Instant::now();
+    send(pid1, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    send(pid1, libc::SIGINT);
+    wait_until("the held SIGTERM", || read(&log).contains("TERM"));
+    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    assert_eq!(finish(child).status.code(), Some(0));
+    assert_eq!(read(&log), "INT\nTERM\n");
+}
+
+#[test]
+fn term_delay_and_grace_from_the_environment_must_be_seconds() {
+    let root = TempDir::new("init-env-seconds");
+    for var in ["ALP_TERM_DELAY", "ALP_GRACE"] {
+        let err = fails(alp_init(root.path()).env(var, "soon").args(["--", "true"]), 2);
+        assert!(err.contains(var) && err.contains("'soon'"), "{err}");
+    }
+    ok(alp_init(root.path()).env("ALP_TERM_DELAY", "").env("ALP_GRACE", "0.5").args(["--", "true"]));
+}
+
+#[test]
+fn daemons_that_double_fork_and_setsid_are_still_stopped() {
+    let root = TempDir::new("init-daemon");
+    // The daemon: forked, in a session of its own, forked again and orphaned. It notes its
+    // session beside the command's, so the test can see that they differ.
+    let daemon = root.join("daemon.sh");
+    std::fs::write(
+        &daemon,
+        r#"exec 2>/dev/null
+        trap 'echo stopped > "$1"; exit 0' TERM
+        echo "$(cut -d' ' -f6 /proc/$$/stat) $3" > "$2.tmp"; mv "$2.tmp" "$2"
+        while :; do sleep 0.01; done
+        "#,
+    )
+    .unwrap();
+    let script = r#"
+        setsid sh -c 'sh "$0" "$1" "$2" "$3" &' "$0" "$1" "$2" "$(cut -d' ' -f6 /proc/$$/stat)"
+        while [ ! -e "$2" ]; do sleep 0.01; done
+    "#;
+    for (scope, mut cmd) in both_scopes(root.path()) {
+        let (marker, ids) = (root.join("stopped"), root.join("ids"));
+        let _ = (std::fs::remove_file(&marker), std::fs::remove_file(&ids));
+        let (o, _) = timed(cmd.args(["--", "sh", "-c", script]).arg(&daemon).arg(&marker).arg(&ids));
+        assert_eq!(o.status.code(), Some(0), "{scope}: stderr: {}", stderr(&o));
+        let ids = read(&ids);
+        let (daemon_session, command_session) = ids.trim().split_once(' ').unwrap();
+        assert_ne!(daemon_session, command_session, "{scope}: the daemon should have left the command's session");
+        assert_eq!(read(&marker), "stopped\n", "{scope}: the daemon was not stopped");
+        assert_eq!(stderr(&o), "", "{scope}");
+    }
+}
+
+#[test]
+fn subreaper_signals_only_its_own_tree() {
+    let root = TempDir::new("init-own-tree");
+    // A sibling of alp's, in the same session and process group, that notes any SIGTERM.
+    let (hits, ready) = (root.join("hits"), root.join("sibling-ready"));
+    let mut sibling = Command::new("sh")
+        .args(["-c", r#"trap 'echo hit >> "$1"' TERM; : > "$2"; while :; do sleep 0.01; done"#, "sibling"])
+        .arg(&hits)
+        .arg(&ready)
+        .spawn()
+        .unwrap();
+    wait_until("the sibling to start", || ready.exists());
+    // alp's own worker ignores SIGTERM, so alp goes on to SIGKILL.
+    let pidfile = root.join("worker");
+    let script = r#"
+        sh -c 'trap "" TERM; echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 30' worker "$1" &
+        while [ ! -e "$1" ]; do sleep 0.01; done
+    "#;
+    let (o, _) = timed(alp_init(root.path()).args(["--grace", "0.5", "--", "sh", "-c", script, "sh"]).arg(&pidfile));
+    let sibling_alive = sibling.try_wait().unwrap().is_none();
+    let _ = sibling.kill();
+    let _ = sibling.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stderr(&o), "alp: 1 process did not stop within 0.5 s: killed\n");
+    let worker = read(&pidfile);
+    wait_until("alp's worker to be gone", || gone(&worker));
+    assert!(sibling_alive, "alp killed a process outside its tree");
+    assert_eq!(read(&hits), "", "alp sent SIGTERM outside its tree");
 }

@@ -9,6 +9,7 @@ use crate::repo::Candidate;
 use crate::txn::{self, Install, Origin, Plan};
 use crate::version::Req;
 use crate::{lockfile, ui, world};
+use std::time::Duration;
 
 /// What the container declares: a lock, `--packages`, `ALP_PACKAGES`, or the world file.
 enum Wanted {
@@ -126,6 +127,13 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
 
 pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
     let wanted = wanted(ctx, args)?;
+    let opts = crate::init::Options {
+        group: args.group,
+        expect: args.expect.clone(),
+        grace: seconds_setting(args.grace, "ALP_GRACE")?.unwrap_or(crate::init::DEFAULT_GRACE),
+        term_delay: seconds_setting(args.term_delay, "ALP_TERM_DELAY")?.unwrap_or_default(),
+        wait_all: args.wait_all,
+    };
     if !already_installed(ctx, &wanted)? {
         crate::init::stoppable_while_installing();
         if let Err(e) = ensure(ctx, &wanted) {
@@ -141,8 +149,21 @@ pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
         return Ok(0);
     }
     ctx.flush_log();
-    let opts = crate::init::Options { group: args.group, expect: args.expect.clone() };
     Ok(crate::init::run(&args.command, &opts))
+}
+
+/// A duration flag, else its environment variable (set but empty counts as unset, as for
+/// `ALP_PACKAGES`). A bad value stops the start before the command runs.
+fn seconds_setting(flag: Option<Duration>, env: &str) -> Result<Option<Duration>> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    match std::env::var(env) {
+        Ok(text) if !text.trim().is_empty() => {
+            crate::cli::seconds(&text).map(Some).map_err(|e| error::usage(format!("environment variable {env}: {e}")))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `alp lock REQ... -o FILE`: resolve as on an empty root and pin the whole closure.
