@@ -174,7 +174,9 @@ impl Package {
             },
             installed_size: f.u64("installed_size")?.unwrap_or(0),
             arch: f.str_or_empty("arch")?,
-            place: Placement::from_json(&f, &what)?,
+            // Placement is for index entries; in an archive's own metadata (or the database,
+            // whose `files` are the installed ones) it means nothing.
+            place: if archive_meta { Placement::default() } else { Placement::from_json(&f, &what)? },
         };
         if !p.arch.is_empty() && !ARCHES.contains(&p.arch.as_str()) {
             return Err(error::bad_input(format!("{what}: unknown arch '{}' (known: {})", p.arch, ARCHES.join(", "))));
@@ -191,7 +193,19 @@ impl Package {
         Ok(p)
     }
 
+    /// The entry as an index holds it.
     pub fn to_json(&self) -> Value {
+        let mut pairs = self.meta_pairs();
+        self.place.to_json(&mut pairs);
+        json::object(pairs)
+    }
+
+    /// The metadata alone, without placement (what the database keeps beside its own `files`).
+    pub fn meta_json(&self) -> Value {
+        json::object(self.meta_pairs())
+    }
+
+    fn meta_pairs(&self) -> Vec<(&'static str, Value)> {
         let mut pairs = vec![
             ("name", json::string(&self.name)),
             ("version", json::string(&self.version)),
@@ -210,8 +224,7 @@ impl Package {
         if !self.arch.is_empty() {
             pairs.push(("arch", json::string(&self.arch)));
         }
-        self.place.to_json(&mut pairs);
-        json::object(pairs)
+        pairs
     }
 
     /// Whether it installs on `arch` (an entry that names none, or `noarch`, fits any).

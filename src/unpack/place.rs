@@ -46,7 +46,7 @@ impl<'a> Placer<'a> {
         if whole {
             let [only] = self.place.files.as_slice() else {
                 return Err(self.bad(
-                    "a raw file (not an archive alp knows) needs exactly one 'files' entry in the index saying where it goes"
+                    "not an archive alp reads (.tar.zst, .tar.gz, .tar.xz, .zip); as a raw file it needs exactly one 'files' entry in the index saying where it goes"
                         .into(),
                 ));
             };
