@@ -57,7 +57,7 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
     if needs_repos {
         cands.extend(crate::repo::candidates(&ctx.load_indexes()?));
     }
-    let resolver = Resolver::new(&cands, &db, ctx.config()?.check_dependencies);
+    let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::PreferInstalled, &[])?;
     let plan = Plan {
         installs: steps
@@ -161,7 +161,7 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
             })
         })
         .collect();
-    let resolver = Resolver::new(&cands, &db, ctx.config()?.check_dependencies);
+    let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::Upgrade, &targets)?;
     let plan = Plan {
         installs: steps
