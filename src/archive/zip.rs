@@ -72,7 +72,7 @@ pub fn walk(file: &File, label: &str, visit: &mut dyn Visitor) -> Result<()> {
     let mut entries = Vec::with_capacity(count as usize);
     let mut at = 0usize;
     while at < cd.len() {
-        let (entry, next) = central_entry(&cd, at).map_err(|why| bad(why))?;
+        let (entry, next) = central_entry(&cd, at).map_err(&bad)?;
         entries.push(entry);
         at = next;
     }
