@@ -345,3 +345,40 @@ fn placement_mistakes_are_refused_in_one_line_with_nothing_written() {
     assert!(e.contains("matches nothing"), "{e}");
     assert_eq!(std::fs::read(repo.join("index.json")).unwrap(), before);
 }
+
+#[test]
+fn sparse_files_from_gnu_tar_install_with_their_holes_as_zeros() {
+    let work = TempDir::new("fmt-sparse");
+    let src = work.join("src");
+    std::fs::create_dir_all(src.join("usr/share")).unwrap();
+    let f = src.join("usr/share/sparse");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::File::create(&f).unwrap();
+        file.write_all(b"head").unwrap();
+        file.seek(SeekFrom::Start(3 << 20)).unwrap();
+        file.write_all(b"middle").unwrap();
+        file.set_len(8 << 20).unwrap();
+    }
+    let want = std::fs::read(&f).unwrap();
+    let repo = TempDir::new("fmt-sparse-repo");
+    let mut entries = Vec::new();
+    // GNU's own sparse format ('S' members) and the PAX 1.0 one (`--format=posix`).
+    for (name, format) in [("sgnu", "--format=gnu"), ("spax", "--format=posix")] {
+        let file = format!("{name}.tar.zst");
+        sh(Command::new("tar")
+            .args(["-S", format, "--zstd", "-cf"])
+            .arg(repo.join(&file))
+            .arg("-C")
+            .arg(&src)
+            .arg("usr"));
+        entries.push(entry(repo.path(), name, "1", &file, ""));
+    }
+    index(repo.path(), &entries);
+    for name in ["sgnu", "spax"] {
+        let root = TempDir::new("fmt-sparse-root");
+        ok(alp_repo(root.path(), repo.path()).args(["install", name]));
+        let got = std::fs::read(root.join("usr/share/sparse")).unwrap();
+        assert!(got == want, "{name}: {} bytes, expected {}", got.len(), want.len());
+    }
+}
