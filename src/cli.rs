@@ -39,6 +39,9 @@ pub struct Cli {
     /// keep setuid/setgid bits from archives
     #[argh(switch)]
     pub allow_setuid: bool,
+    /// install packages built for this arch (x86_64, aarch64; default: this binary's)
+    #[argh(option)]
+    pub arch: Option<String>,
     #[argh(subcommand)]
     pub command: Command,
 }
@@ -295,6 +298,9 @@ pub struct Build {
     /// output directory (default: current directory)
     #[argh(option, short = 'o')]
     pub output: Option<String>,
+    /// compression: zst (default), gz or xz
+    #[argh(option)]
+    pub format: Option<String>,
     /// package directory: payload files plus .ALP/package.json
     #[argh(positional)]
     pub dir: String,
@@ -304,9 +310,27 @@ pub struct Build {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "index")]
 pub struct Index {
-    /// repository name (default: the directory's name)
+    /// repository name (default: the directory's name); with --add, the package's name
     #[argh(option)]
     pub name: Option<String>,
+    /// add an upstream asset (URL or path) as a package, fetched once to measure it
+    #[argh(option)]
+    pub add: Option<String>,
+    /// with --add: the package's version
+    #[argh(option)]
+    pub version: Option<String>,
+    /// with --add: the arch it is built for (x86_64, aarch64, noarch)
+    #[argh(option)]
+    pub arch: Option<String>,
+    /// with --add: leading path components to drop from its members
+    #[argh(option)]
+    pub strip: Option<u32>,
+    /// with --add: directory its tree goes under
+    #[argh(option)]
+    pub prefix: Option<String>,
+    /// with --add: SRC=DST[:MODE], install member(s) matching glob SRC at DST (repeatable)
+    #[argh(option)]
+    pub file: Vec<String>,
     /// serial (default: one more than the existing index's)
     #[argh(option)]
     pub serial: Option<u64>,

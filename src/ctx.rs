@@ -23,6 +23,8 @@ pub struct Ctx {
     pub simulate: bool,
     pub allow_untrusted: bool,
     pub allow_setuid: bool,
+    /// The arch packages are picked for (`--arch`, else this binary's).
+    pub arch: String,
 }
 
 impl Ctx {

@@ -1,6 +1,7 @@
 //! alp as a library: the modules behind the binary, exposed so fuzz targets and
 //! benchmarks can drive the parsers and the unpacker directly.
 
+pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod config;

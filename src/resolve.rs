@@ -48,17 +48,28 @@ pub struct Resolver<'a> {
     db: &'a Db,
     by_name: HashMap<&'a str, Vec<usize>>,
     with_deps: bool,
+    /// The arch packages are picked for, and the candidates left out for being another's.
+    arch: String,
+    other_arch: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Resolver<'a> {
+    /// A resolver for this binary's arch.
     pub fn new(cands: &'a [Candidate], db: &'a Db, with_deps: bool) -> Resolver<'a> {
+        Resolver::for_arch(cands, db, with_deps, crate::repo::index::native_arch())
+    }
+
+    /// A resolver that picks only packages for `arch` (or for any arch).
+    pub fn for_arch(cands: &'a [Candidate], db: &'a Db, with_deps: bool, arch: &str) -> Resolver<'a> {
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut other_arch: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, c) in cands.iter().enumerate() {
-            by_name.entry(c.pkg.name.as_str()).or_default().push(i);
+            let list = if c.pkg.fits(arch) { &mut by_name } else { &mut other_arch };
+            list.entry(c.pkg.name.as_str()).or_default().push(i);
         }
         // A name provided by another package resolves to the providers when no package has it.
         let mut provided: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, c) in cands.iter().enumerate() {
+        for (i, c) in cands.iter().enumerate().filter(|(_, c)| c.pkg.fits(arch)) {
             for p in &c.pkg.provides {
                 let name = p.split(['=', '<', '>']).next().unwrap_or(p);
                 if !by_name.contains_key(name) {
@@ -67,7 +78,7 @@ impl<'a> Resolver<'a> {
             }
         }
         by_name.extend(provided);
-        Resolver { cands, db, by_name, with_deps }
+        Resolver { cands, db, by_name, with_deps, arch: arch.to_string(), other_arch }
     }
 
     /// Resolves `requests`; `upgrade` names the packages to move to their newest version
@@ -207,6 +218,19 @@ impl<'a> Resolver<'a> {
     fn explain(&self, name: &str, cs: &[Constraint], options: &[usize]) -> error::Error {
         let why: Vec<String> = cs.iter().map(|c| format!("{} ({})", c.req, c.origin)).collect();
         if options.is_empty() && !self.db.packages.contains_key(name) {
+            if let Some(others) = self.other_arch.get(name) {
+                let mut found: Vec<String> = others.iter().map(|&i| self.cands[i].pkg.id()).collect();
+                found.dedup();
+                let mut arches: Vec<&str> = others.iter().map(|&i| self.cands[i].pkg.arch.as_str()).collect();
+                arches.sort();
+                arches.dedup();
+                return error::resolve(format!(
+                    "{} exists for {} only, not {} (--arch picks another)",
+                    found.join(", "),
+                    arches.join(" and "),
+                    self.arch
+                ));
+            }
             let origin = cs.iter().map(|c| c.origin.as_str()).find(|o| *o != "requested");
             return error::resolve(match origin {
                 Some(o) => format!("package '{name}' ({o}) is not in any repository"),

@@ -50,7 +50,7 @@ pub fn parse(s: &str) -> Option<u64> {
 }
 
 // Howard Hinnant's civil calendar algorithms (public domain arithmetic).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

@@ -356,7 +356,7 @@ fn stage_from(ctx: &Ctx, inst: &Install, claims: &Claims, progress: &Progress, s
     // Download and hash on one thread, inflate and write on this one.
     let (unpacked, mut hashing) = std::thread::scope(|s| {
         let (pipe, producer) = pipe::spawn(s, hashing);
-        let unpacked = unpack::unpack(pipe, root, &pkg.name, &label, &opts, claims);
+        let unpacked = unpack::unpack(pipe, root, pkg, &label, &opts, claims);
         let hashing = producer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (unpacked, hashing)
     });

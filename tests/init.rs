@@ -609,7 +609,7 @@ fn pid1_stops_promptly_when_signalled_during_the_install() {
     let archive = std::fs::read_dir(repo.path())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .find(|n| n.ends_with(".tar.gz"))
+        .find(|n| n.ends_with(".tar.zst"))
         .expect("an archive in the repository");
     // The download hangs, as on a slow network; `docker stop` sends SIGTERM to PID 1, which
     // the kernel would drop unless alp handles it.

@@ -233,7 +233,7 @@ fn a_cached_package_installs_with_zero_requests() {
         "hello",
     ];
     ok(alp(first.path()).args(args));
-    let archives = |s: &Server| s.hits("/hello-1.0.tar.gz") + s.hits("/libgreet-1.0.tar.gz");
+    let archives = |s: &Server| s.hits("/hello-1.0.tar.zst") + s.hits("/libgreet-1.0.tar.zst");
     assert_eq!(archives(&server), 2);
     // A second root sharing the cache (as containers sharing a volume do): no archive requests.
     let second = TempDir::new("root");
@@ -318,7 +318,7 @@ fn concurrent_installs_serialise_on_the_lock_and_both_succeed() {
     make_repo(repo.path(), &[Pkg::new("other", "1.0")]);
     let server = Server::start(repo.path());
     // The archive request of the first install stalls a moment, so the second waits on the lock.
-    server.set("/libgreet-1.0.tar.gz", Behaviour::FailTimes(1, 503));
+    server.set("/libgreet-1.0.tar.zst", Behaviour::FailTimes(1, 503));
     let root = TempDir::new("root");
     let spawn = |pkg: &str| {
         alp(root.path())
@@ -396,7 +396,7 @@ fn a_local_archive_installs_with_its_own_metadata() {
         &[Pkg { name: "solo", version: "2.1", depends: &[], files: &[("opt/solo/run", "x", 0o755)] }],
     );
     let root = TempDir::new("root");
-    let archive = repo.join("solo-2.1.tar.gz");
+    let archive = repo.join("solo-2.1.tar.zst");
     ok(alp(root.path()).arg("install").arg(&archive));
     assert!(root.join("opt/solo/run").exists());
     let d = db(root.path());

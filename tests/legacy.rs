@@ -184,7 +184,7 @@ fn install_local_of_a_normal_archive_is_a_normal_install() {
     let root = TempDir::new("legacy-targz");
     let repo = TempDir::new("legacy-repo");
     make_repo(repo.path(), &[Pkg::new("plain", "2.0")]);
-    ok(alp(root.path()).arg("install-local").arg(repo.join("plain-2.0.tar.gz")));
+    ok(alp(root.path()).arg("install-local").arg(repo.join("plain-2.0.tar.zst")));
     assert_eq!(std::fs::read_to_string(root.join("usr/share/plain/VERSION")).unwrap(), "2.0");
 }
 
@@ -203,7 +203,7 @@ fn copy_project(to: &Path) {
 fn compile_of_the_old_layout_gives_an_archive_that_installs() {
     let out = TempDir::new("legacy-out");
     let built = ok(common::alp(out.path()).arg("compile").arg(fixture("greeter-src")).arg("-o").arg(out.path()));
-    let archive = out.join("greeter-1.2.0.tar.gz");
+    let archive = out.join("greeter-1.2.0.tar.zst");
     assert!(archive.is_file(), "no archive: {built}");
     let root = TempDir::new("legacy-root");
     let prefix = TempDir::new("legacy-prefix");

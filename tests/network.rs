@@ -49,10 +49,10 @@ fn assert_fails_cleanly(s: &Setup, code: i32, needle: &str) {
 fn wrong_sha256_leaves_everything_as_before() {
     let s = setup();
     // Same size, different bytes.
-    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.gz")).unwrap();
+    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.zst")).unwrap();
     let n = bytes.len();
     bytes[n - 9] ^= 0xff;
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Body(bytes));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Body(bytes));
     let before = state_snapshot(s.root.path());
     let o = run(&mut install_tool(&s));
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
@@ -63,37 +63,37 @@ fn wrong_sha256_leaves_everything_as_before() {
 #[test]
 fn truncated_body_leaves_everything_as_before() {
     let s = setup();
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Truncate(100));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Truncate(100));
     assert_fails_cleanly(&s, 4, "tool 1.0");
 }
 
 #[test]
 fn not_found_leaves_everything_as_before() {
     let s = setup();
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Status(404));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Status(404));
     assert_fails_cleanly(&s, 4, "not found (HTTP 404)");
 }
 
 #[test]
 fn server_errors_are_retried() {
     let s = setup();
-    s.server.set("/tool-1.0.tar.gz", Behaviour::FailTimes(2, 500));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::FailTimes(2, 500));
     ok(&mut install_tool(&s));
-    assert_eq!(s.server.hits("/tool-1.0.tar.gz"), 3);
+    assert_eq!(s.server.hits("/tool-1.0.tar.zst"), 3);
     assert!(s.root.join("usr/bin/tool").exists());
 }
 
 #[test]
 fn persistent_server_errors_give_up_after_the_retries() {
     let s = setup();
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Status(503));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Status(503));
     assert_fails_cleanly(&s, 4, "HTTP 503 after 4 attempts");
 }
 
 #[test]
 fn a_stalled_server_times_out() {
     let s = setup();
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Stall(Duration::from_secs(30)));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Stall(Duration::from_secs(30)));
     let started = std::time::Instant::now();
     let before = state_snapshot(s.root.path());
     let mut c = install_tool(&s);
@@ -107,9 +107,9 @@ fn a_stalled_server_times_out() {
 #[test]
 fn a_body_larger_than_declared_is_refused() {
     let s = setup();
-    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.gz")).unwrap();
+    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.zst")).unwrap();
     bytes.extend(std::iter::repeat_n(0u8, 4096));
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Body(bytes));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Body(bytes));
     assert_fails_cleanly(&s, 5, "tool 1.0");
 }
 
@@ -144,7 +144,7 @@ fn update_uses_etags_and_keeps_the_index() {
 #[test]
 fn chunked_responses_install() {
     let s = setup();
-    s.server.set("/tool-1.0.tar.gz", Behaviour::Chunked(100));
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Chunked(100));
     ok(&mut install_tool(&s));
     assert!(s.root.join("usr/bin/tool").exists());
 }
@@ -157,7 +157,7 @@ fn requests_go_through_the_proxy_unless_no_proxy_names_the_host() {
     ok(install_tool(&s).env("HTTP_PROXY", &with_credentials));
     assert!(s.root.join("usr/bin/tool").exists());
     let seen = proxy.seen();
-    let want = format!("GET {}/tool-1.0.tar.gz HTTP/1.1", s.server.url());
+    let want = format!("GET {}/tool-1.0.tar.zst HTTP/1.1", s.server.url());
     assert!(seen.iter().any(|(line, _)| *line == want), "{seen:?}");
     // "alice:s3cret" in base64, as curl sends it.
     assert!(seen.iter().all(|(_, auth)| auth.as_deref() == Some("Basic YWxpY2U6czNjcmV0")), "{seen:?}");

@@ -24,7 +24,7 @@ fn slow_repo() -> (TempDir, Server) {
         &[Pkg { name: "big", version: "1", depends: &[], files: &[("usr/share/big", &blob, 0o644)] }],
     );
     let server = Server::start(repo.path());
-    server.set("/big-1.tar.gz", Behaviour::Throttle(200_000));
+    server.set("/big-1.tar.zst", Behaviour::Throttle(200_000));
     (repo, server)
 }
 

@@ -147,19 +147,19 @@ fn a_gzip_bomb_is_stopped_at_the_size_cap() {
         alp(root.path()).args(["--repo", repo.path().to_str().unwrap(), "--allow-untrusted", "install", "evil"]),
         6,
     );
-    assert!(e.contains("gzip bomb"), "{e}");
+    assert!(e.contains("decompression bomb"), "{e}");
     assert!(!root.join("zeros").exists() && !root.join(".alp-new.zeros").exists());
 }
 
 #[test]
-fn reserved_and_duplicate_names_are_refused() {
+fn reserved_names_are_refused() {
     refused(RawTar::new().file("usr/.alp-new.x", b"x", 0o644).finish(), "reserved for staging");
-    refused(RawTar::new().file("usr/x", b"1", 0o644).file("usr/x", b"2", 0o644).finish(), "names it twice");
 }
 
 #[test]
 fn garbage_and_truncated_archives_are_refused() {
-    refused(b"this is not gzip at all".to_vec(), "corrupt or truncated");
+    // Bytes that are no archive are a raw file, which the index would have to place.
+    refused(b"this is not gzip at all".to_vec(), "not an archive alp reads");
     let mut t = RawTar::new().file("usr/x", &[7u8; 100_000], 0o644).finish();
     t.truncate(t.len() / 2);
     refused(t, "corrupt or truncated");

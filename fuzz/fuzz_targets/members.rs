@@ -1,9 +1,10 @@
-//! `unpack::path::Members` (GNU long names and PAX headers read with a cap) on any tar
+//! `archive::tar::Members` (GNU long names and PAX headers read with a cap) on any tar
 //! stream: never a panic, and where both it and the tar crate's own reader accept a stream,
 //! they name the same members (so the raw walk is no parser differential).
 #![no_main]
 
-use alp::unpack::path::{Members, member_path};
+use alp::archive::tar::Members;
+use alp::unpack::path::member_path;
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 use std::path::{Path, PathBuf};

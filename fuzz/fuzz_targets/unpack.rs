@@ -6,6 +6,7 @@
 //! here (so the fuzzer works on tar headers); even, the rest is the gzip stream itself.
 #![no_main]
 
+use alp::repo::index::Package;
 use alp::unpack::{Claims, Options, unpack};
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
@@ -60,7 +61,8 @@ fuzz_target!(|data: &[u8]| {
 
     let claims = Claims::new(Default::default(), Default::default());
     let opts = Options { allow_setuid: false, max_bytes: 64 << 20 };
-    let result = unpack(&bytes[..], &root, "fuzz", "fuzz 1", &opts, &claims);
+    let pkg = Package { name: "fuzz".into(), version: "1".into(), ..Package::default() };
+    let result = unpack(&bytes[..], &root, &pkg, "fuzz 1", &opts, &claims);
 
     let beside: Vec<_> = std::fs::read_dir(sandbox).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(beside, ["root"], "something was created beside the root");

@@ -1,21 +1,31 @@
-//! Repository tooling: `build DIR` makes a package archive, `index DIR` writes `index.json`.
+//! Repository tooling: `build DIR` makes a package archive, `index DIR` writes `index.json`
+//! (and `index DIR --add URL` records an upstream asset as it is).
 
+use crate::archive::{self, Format};
 use crate::ctx::Ctx;
 use crate::error::{self, IoContext, Result};
-use crate::repo::index::{Index, Package};
+use crate::repo::index::{ARCHES, FileMap, Index, Package, Placement};
+use crate::unpack;
 use crate::verify::digest;
 use crate::{fsutil, json, timefmt, ui};
 use std::fs::{self, File};
-use std::io::{BufWriter, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// `alp build DIR`: payload files plus `.ALP/package.json` (and optional hooks) into
-/// `<name>-<version>.tar.gz`, metadata first so readers find it without reading on.
-/// Entries are sorted and owned by root, so the same tree gives the same archive.
-pub fn build(_ctx: &Ctx, dir: &str, output: Option<&str>) -> Result<i32> {
-    let dir = Path::new(dir);
+/// `<name>-<version>[-<arch>].tar.zst` (or `--format gz|xz`), metadata first so readers
+/// find it without reading on. Entries are sorted, owned by root and dated
+/// `SOURCE_DATE_EPOCH`, so the same tree gives the same bytes.
+pub fn build(_ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
+    let format = match args.format.as_deref() {
+        None => Format::TarZst,
+        Some(f) => Format::parse(f)
+            .ok_or_else(|| error::usage(format!("unknown --format '{f}'; use zst (the default), gz or xz")))?,
+    };
+    let dir = Path::new(&args.dir);
+    let out_dir = PathBuf::from(args.output.as_deref().unwrap_or("."));
     if crate::legacy::compile::is_old_layout(dir) {
-        let out = crate::legacy::compile::build_old_layout(dir, Path::new(output.unwrap_or(".")))?;
+        let out = crate::legacy::compile::build_old_layout(dir, &out_dir, format)?;
         ui::status(&format!("built {} from the old layout (README.md, alp.sh, alp_u.sh)", out.display()));
         return Ok(0);
     }
@@ -29,47 +39,41 @@ pub fn build(_ctx: &Ctx, dir: &str, output: Option<&str>) -> Result<i32> {
     })?;
     let v = json::parse(&text, &meta_path.display().to_string())?;
     let pkg = Package::from_json(&v, &meta_path.display().to_string(), true)?;
-    let out_dir = PathBuf::from(output.unwrap_or("."));
     fsutil::ensure_dir(&out_dir)?;
-    let out = out_dir.join(format!("{}-{}.tar.gz", pkg.name, pkg.version));
+    let arch = if pkg.arch.is_empty() { String::new() } else { format!("-{}", pkg.arch) };
+    let out = out_dir.join(format!("{}-{}{arch}{}", pkg.name, pkg.version, format.extension()));
     let mut files = Vec::new();
     walk(dir, Path::new(""), &mut files)?;
     files.retain(|p| !p.starts_with(".ALP"));
-    let tmp = fsutil::staging_path(&out);
-    let f = File::create(&tmp).at("creating", &tmp)?;
-    let gz = flate2::write::GzEncoder::new(BufWriter::new(f), flate2::Compression::best());
-    let mut tar = tar::Builder::new(gz);
-    tar.follow_symlinks(false);
-    let mut add = |rel: &Path| -> Result<()> {
-        let full = dir.join(rel);
-        let meta = fs::symlink_metadata(&full).at("reading", &full)?;
-        let mut header = tar::Header::new_ustar();
-        header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
-        header.set_mtime(std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0));
-        let res = if meta.file_type().is_symlink() {
-            let target = fs::read_link(&full).at("reading link", &full)?;
-            tar.append_link(&mut header, rel, target)
-        } else if meta.is_dir() {
-            tar.append_data(&mut header, rel, std::io::empty())
-        } else {
+    let mtime = archive::source_date_epoch();
+    archive::write_to(&out, format, |w| {
+        let mut add = |rel: &Path| -> Result<()> {
+            let full = dir.join(rel);
+            let name = rel.to_str().ok_or_else(|| error::usage(format!("{}: name is not UTF-8", full.display())))?;
+            let meta = fs::symlink_metadata(&full).at("reading", &full)?;
             use std::os::unix::fs::PermissionsExt;
-            header.set_mode(meta.permissions().mode() & 0o7777);
-            tar.append_data(&mut header, rel, File::open(&full).at("reading", &full)?)
+            let mode = meta.permissions().mode() & 0o7777;
+            let res = if meta.file_type().is_symlink() {
+                let target = fs::read_link(&full).at("reading link", &full)?;
+                w.symlink(name, &target, mtime)
+            } else if meta.is_dir() {
+                w.dir(name, mode, mtime)
+            } else {
+                let mut f = File::open(&full).at("reading", &full)?;
+                w.file(name, mode, mtime, meta.len(), &mut f)
+            };
+            res.at("adding to the archive", &full)
         };
-        res.at("adding to the archive", &full)
-    };
-    for meta_file in [".ALP", ".ALP/package.json", ".ALP/install", ".ALP/remove"] {
-        if dir.join(meta_file).exists() {
-            add(Path::new(meta_file))?;
+        for meta_file in [".ALP", ".ALP/package.json", ".ALP/install", ".ALP/remove"] {
+            if dir.join(meta_file).exists() {
+                add(Path::new(meta_file))?;
+            }
         }
-    }
-    for rel in &files {
-        add(rel)?;
-    }
-    let gz = tar.into_inner().at("finishing", &tmp)?;
-    let w = gz.finish().at("finishing", &tmp)?;
-    w.into_inner().map_err(|e| error::io_at("writing", &tmp, e.into_error()))?.sync_all().at("syncing", &tmp)?;
-    fs::rename(&tmp, &out).at("renaming into place", &out)?;
+        for rel in &files {
+            add(rel)?;
+        }
+        Ok(())
+    })?;
     ui::status(&format!("built {}", out.display()));
     Ok(0)
 }
@@ -90,39 +94,64 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// `alp index DIR`: one entry per `*.tar.gz` from its `.ALP/package.json`, with sha256,
-/// size and installed size measured here; the serial goes up by one each time.
-pub fn index(_ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
+/// `alp index DIR`: one entry per archive in DIR (recognised by its content) from its
+/// `.ALP/package.json`, with sha256, size and installed size measured here; entries added
+/// with `--add` are kept; the serial goes up by one each time.
+pub fn index(ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
     let dir = Path::new(&args.dir);
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .at("reading", dir)?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tar.gz") || n.ends_with(".tgz"))
-        .collect();
-    names.sort();
     let index_path = dir.join("index.json");
     let old = fs::read_to_string(&index_path).ok().and_then(|t| Index::parse(&t, "index.json").ok());
     let mut packages = Vec::new();
+    let mut added = None;
+    if let Some(url) = &args.add {
+        let pkg = add_asset(ctx, dir, url, args)?;
+        added = Some((pkg.name.clone(), pkg.version.clone(), pkg.arch.clone()));
+        packages.push(pkg);
+    }
+    // Entries recorded by --add earlier (an asset elsewhere, or placed) stay as they are.
+    for p in old.iter().flat_map(|o| &o.packages) {
+        let same = added.as_ref().is_some_and(|(n, v, a)| *n == p.name && *v == p.version && *a == p.arch);
+        if (p.file.contains("://") || !p.place.is_identity()) && !same {
+            packages.push(p.clone());
+        }
+    }
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .at("reading", dir)?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !n.starts_with("index.json") && !n.ends_with(".minisig"))
+        .collect();
+    names.sort();
     for name in &names {
         let path = dir.join(name);
-        let (meta, installed_size) = scan_archive(&path)?;
-        let Some(mut pkg) = meta else {
-            ui::warn(&format!("{name} has no .ALP/package.json; skipped (add an entry by hand to serve it as is)"));
+        let file = File::open(&path).at("opening", &path)?;
+        let scan = match unpack::scan(&file, &path.display().to_string(), name, true) {
+            Ok(s) => s,
+            // Not an archive alp reads (a README, a key): not a package.
+            Err(e) if e.kind == error::Kind::BadInput && is_not_archive(&path) => continue,
+            Err(e) => return Err(e),
+        };
+        if scan.format == Some(Format::Raw) {
+            continue;
+        }
+        let Some(mut pkg) = scan.meta else {
+            if !packages.iter().any(|p| p.file == *name) {
+                ui::warn(&format!("{name} has no .ALP/package.json; skipped (add it with --add to serve it as is)"));
+            }
             continue;
         };
         pkg.file = name.clone();
         pkg.sha256 = digest::sha256_file(&path).at("reading", &path)?;
         pkg.size = fs::metadata(&path).at("reading", &path)?.len();
-        pkg.installed_size = installed_size;
+        pkg.installed_size = scan.installed_size;
         packages.push(pkg);
     }
     let now = timefmt::now();
     let dir_name = fs::canonicalize(dir).ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let repo_name = if args.add.is_some() { None } else { args.name.clone() };
     let index = Index {
-        name: args
-            .name
-            .clone()
+        name: repo_name
             .or_else(|| old.as_ref().map(|o| o.name.clone()).filter(|n| !n.is_empty()))
             .or(dir_name)
             .unwrap_or_default(),
@@ -139,27 +168,73 @@ pub fn index(_ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
     Ok(0)
 }
 
-/// Reads an archive once: its metadata and the total size of its files.
-fn scan_archive(path: &Path) -> Result<(Option<Package>, u64)> {
-    let label = path.display().to_string();
-    let bad =
-        |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
-    let f = File::open(path).at("opening", path)?;
-    let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
-    let mut archive = tar::Archive::new(gz);
-    let mut meta = None;
-    let mut total = 0u64;
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        let p = entry.path().map_err(bad)?.to_string_lossy().trim_start_matches("./").to_string();
-        if p == ".ALP/package.json" {
-            let mut text = String::new();
-            entry.by_ref().take(1 << 20).read_to_string(&mut text).map_err(bad)?;
-            let v = json::parse(&text, &format!("{label}: .ALP/package.json"))?;
-            meta = Some(Package::from_json(&v, &format!("{label}: .ALP/package.json"), true)?);
-        } else if !p.starts_with(".ALP") && entry.header().entry_type().is_file() {
-            total += entry.size();
-        }
+/// Whether a file is something other than an archive (its first bytes name no format and
+/// it was not added as a raw asset): those are skipped, not errors.
+fn is_not_archive(path: &Path) -> bool {
+    let mut head = Vec::new();
+    let read = File::open(path).and_then(|f| f.take(512).read_to_end(&mut head));
+    read.is_err() || matches!(Format::sniff(&head), Ok(Format::Raw) | Err(_))
+}
+
+/// `--add URL`: fetches the asset once (into DIR, removed again), checks that its members
+/// place as asked, and returns its entry: the URL as given, its size and sha256.
+fn add_asset(ctx: &Ctx, dir: &Path, url: &str, args: &crate::cli::Index) -> Result<Package> {
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone().ok_or_else(|| error::usage(format!("--add needs {flag} (the package's {})", &flag[2..])))
+    };
+    let (name, version) = (need(&args.name, "--name")?, need(&args.version, "--version")?);
+    let arch = args.arch.clone().unwrap_or_default();
+    if !arch.is_empty() && !ARCHES.contains(&arch.as_str()) {
+        return Err(error::usage(format!("unknown --arch '{arch}' (known: {})", ARCHES.join(", "))));
     }
-    Ok((meta, total))
+    let mut files = Vec::new();
+    for f in &args.file {
+        let (src, rest) = f
+            .split_once('=')
+            .ok_or_else(|| error::usage(format!("--file '{f}': write it as SRC=DST or SRC=DST:MODE")))?;
+        let (dst, mode) = match rest.rsplit_once(':') {
+            Some((d, m)) => (d, Some(m)),
+            None => (rest, None),
+        };
+        let mode = mode
+            .map(|m| u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o7777))
+            .map(|m| m.ok_or_else(|| error::usage(format!("--file '{f}': the mode must be octal, like 0755"))))
+            .transpose()?;
+        files.push(FileMap { src: src.to_string(), dst: dst.to_string(), mode });
+    }
+    let place = Placement { strip: args.strip.unwrap_or(0), prefix: args.prefix.clone().unwrap_or_default(), files };
+    // Through the index reader, so the entry obeys every rule an index entry does.
+    let mut pkg = Package { name, version, arch, place, ..Package::default() };
+    let tmp = dir.join(format!("{}add-{}", fsutil::STAGING_PREFIX, std::process::id()));
+    let fetched = fetch_to(ctx, url, &tmp);
+    let result = fetched.and_then(|(sha256, size)| {
+        pkg.sha256 = sha256;
+        pkg.size = size;
+        pkg.file = url.to_string();
+        let entry = Package::from_json(&pkg.to_json(), &format!("--add {url}"), false)?;
+        let file = File::open(&tmp).at("opening", &tmp)?;
+        let raw_name = url.rsplit('/').next().unwrap_or(url);
+        let installed = unpack::check_placement(&file, url, raw_name, &entry.place)?;
+        Ok(Package { installed_size: installed, ..entry })
+    });
+    let _ = fs::remove_file(&tmp);
+    let pkg = result?;
+    ui::status(&format!("added {} ({}, {} bytes) from {url}", pkg.id(), pkg.sha256, pkg.size));
+    Ok(pkg)
+}
+
+/// Downloads `url` to `dest`; returns its sha256 and size.
+fn fetch_to(ctx: &Ctx, url: &str, dest: &Path) -> Result<(String, u64)> {
+    let body = match crate::fetch::http::get(url, &ctx.net()?, None, None)? {
+        crate::fetch::http::Fetched::Body(b) => b,
+        crate::fetch::http::Fetched::NotModified => {
+            return Err(error::network(format!("{url}: unexpected 304 Not Modified")));
+        }
+    };
+    let mut hashing = digest::HashingReader::new(body.reader, u64::MAX, None);
+    let mut out = File::create(dest).at("creating", dest)?;
+    std::io::copy(&mut hashing, &mut out).map_err(|e| digest::read_error(url, e))?;
+    let size = hashing.count();
+    let sha = hashing.finish(url, None, None)?;
+    Ok((sha, size))
 }

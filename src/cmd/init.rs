@@ -174,7 +174,7 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
     let reqs: Vec<Req> = requests.iter().map(|r| Req::parse(r)).collect::<Result<_>>()?;
     let cands = crate::repo::candidates(&ctx.load_indexes()?);
     let empty = Db::default();
-    let steps = crate::resolve::Resolver::new(&cands, &empty, true).plan(
+    let steps = crate::resolve::Resolver::for_arch(&cands, &empty, true, &ctx.arch).plan(
         &reqs,
         crate::resolve::Policy::PreferInstalled,
         &[],

@@ -15,8 +15,17 @@ use std::path::{Path, PathBuf};
 /// Marks a candidate that stands for a local archive given on the command line.
 const LOCAL: &str = "local:";
 
+/// A request that names a file: a path with a `/`, or a file here whose content is an
+/// archive (the archive module tells by its first bytes, whatever the name).
 fn is_archive_path(arg: &str) -> bool {
-    (arg.contains('/') || arg.ends_with(".tar.gz") || arg.ends_with(".tgz")) && Path::new(arg).is_file()
+    use std::io::Read;
+    let path = Path::new(arg);
+    if !path.is_file() {
+        return false;
+    }
+    let mut head = Vec::new();
+    let sniffed = std::fs::File::open(path).and_then(|f| f.take(512).read_to_end(&mut head)).is_ok();
+    arg.contains('/') || sniffed && !matches!(crate::archive::Format::sniff(&head), Ok(crate::archive::Format::Raw))
 }
 
 pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
@@ -48,7 +57,7 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
     if needs_repos {
         cands.extend(crate::repo::candidates(&ctx.load_indexes()?));
     }
-    let resolver = Resolver::new(&cands, &db, ctx.config()?.check_dependencies);
+    let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::PreferInstalled, &[])?;
     let plan = Plan {
         installs: steps
@@ -152,7 +161,7 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
             })
         })
         .collect();
-    let resolver = Resolver::new(&cands, &db, ctx.config()?.check_dependencies);
+    let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::Upgrade, &targets)?;
     let plan = Plan {
         installs: steps

@@ -14,17 +14,17 @@ use miniserde::json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Whether `path` starts with the gzip magic (a normal archive, not a `.alp` JSON file).
-fn is_gzip(path: &Path) -> Result<bool> {
-    let mut magic = [0u8; 2];
-    let mut f = std::fs::File::open(path).at("opening", path)?;
-    let n = f.read(&mut magic).at("reading", path)?;
-    Ok(n == 2 && magic == [0x1f, 0x8b])
+/// Whether `path` is an archive alp reads (by its first bytes), not a `.alp` JSON file.
+fn is_archive(path: &Path) -> Result<bool> {
+    let mut head = Vec::new();
+    let f = std::fs::File::open(path).at("opening", path)?;
+    f.take(512).read_to_end(&mut head).at("reading", path)?;
+    Ok(!matches!(crate::archive::Format::sniff(&head), Ok(crate::archive::Format::Raw) | Err(_)))
 }
 
 pub fn install_local(ctx: &Ctx, file: &str) -> Result<i32> {
     let path = Path::new(file);
-    if is_gzip(path)? {
+    if is_archive(path)? {
         // A normal archive: the normal install, which wants a path it recognises as one.
         let arg = if file.contains('/') { file.to_string() } else { format!("./{file}") };
         return crate::cmd::install::install(ctx, &[arg]);

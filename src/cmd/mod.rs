@@ -45,6 +45,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         simulate: cli.simulate,
         allow_untrusted: cli.allow_untrusted,
         allow_setuid: cli.allow_setuid,
+        arch: match cli.arch {
+            Some(a) if crate::repo::index::ARCHES.contains(&a.as_str()) && a != "noarch" => a,
+            Some(a) => return Err(crate::error::usage(format!("unknown arch '{a}' (use x86_64 or aarch64)"))),
+            None => crate::repo::index::native_arch().to_string(),
+        },
     };
     // A broken config.json stops every command before it starts, except three: `doctor`,
     // which reports it, `config`, which can set a wrong value right (`get` and `show` still
@@ -62,7 +67,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Search(a) => query::search(&ctx, &a.term),
         Command::Info(a) => query::info(&ctx, &a.name),
         Command::Installed(_) => query::installed(&ctx),
-        Command::Build(a) => build::build(&ctx, &a.dir, a.output.as_deref()),
+        Command::Build(a) => build::build(&ctx, &a),
         Command::Index(a) => build::index(&ctx, &a),
         Command::Init(a) => init::init(&ctx, &a),
         Command::Lock(a) => init::lock(&ctx, &a.requests, &a.output),

@@ -186,7 +186,7 @@ impl Installed {
 
     fn write_json(&self, out: &mut String) {
         // The metadata is small: reuse the index entry's form, then add the install record.
-        let meta = miniserde::json::to_string(&self.meta.to_json());
+        let meta = miniserde::json::to_string(&self.meta.meta_json());
         out.push_str(meta.strip_suffix('}').unwrap_or(&meta));
         out.push_str(",\"origin\":");
         json::quote_into(out, &self.origin);

@@ -13,10 +13,10 @@
 //! the archive, a shell script gets three lines after its `#!` line that default those two
 //! variables to the installed main file; a script with another interpreter is kept as is.
 
+use crate::archive::{self, Format};
 use crate::error::{self, IoContext, Result};
 use crate::{fsutil, json, ui};
 use std::fs::{self, File};
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::readme::Meta;
@@ -29,8 +29,9 @@ pub fn is_old_layout(dir: &Path) -> bool {
     !dir.join(".ALP/package.json").exists() && dir.join("README.md").is_file() && dir.join("alp.sh").is_file()
 }
 
-/// Builds `<out_dir>/<name>-<version>.tar.gz` from an old-layout directory; returns its path.
-pub fn build_old_layout(dir: &Path, out_dir: &Path) -> Result<PathBuf> {
+/// Builds `<out_dir>/<name>-<version>.tar.zst` (or the `format` given) from an old-layout
+/// directory; returns its path.
+pub fn build_old_layout(dir: &Path, out_dir: &Path, format: Format) -> Result<PathBuf> {
     let read = |name: &str| fs::read(dir.join(name)).at("reading", &dir.join(name));
     let readme_path = dir.join("README.md");
     let readme = String::from_utf8_lossy(&read("README.md")?).into_owned();
@@ -61,20 +62,9 @@ pub fn build_old_layout(dir: &Path, out_dir: &Path) -> Result<PathBuf> {
     let remove = remove.map(|r| with_main_env(&r, env, &dir.join("alp_u.sh"))).transpose()?;
 
     fsutil::ensure_dir(out_dir)?;
-    let out = out_dir.join(format!("{}-{}.tar.gz", meta.name, meta.version));
-    let tmp = fsutil::staging_path(&out);
-    let written = write_archive(
-        &tmp,
-        &meta,
-        &install,
-        remove.as_deref(),
-        main.as_ref().zip(main_rel.as_ref()).map(|(m, r)| (dir.join(m), r.as_str())),
-    );
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    fs::rename(&tmp, &out).at("renaming into place", &out)?;
+    let out = out_dir.join(format!("{}-{}{}", meta.name, meta.version, format.extension()));
+    let main = main.as_ref().zip(main_rel.as_ref()).map(|(m, r)| (dir.join(m), r.as_str()));
+    archive::write_to(&out, format, |w| write_archive(w, &out, &meta, &install, remove.as_deref(), main))?;
     Ok(out)
 }
 
@@ -98,45 +88,31 @@ fn package_json(meta: &Meta) -> String {
 /// Metadata first, then the main file; root-owned, fixed mtime: the same project gives the
 /// same archive.
 fn write_archive(
-    tmp: &Path,
+    w: &mut archive::Writer,
+    out: &Path,
     meta: &Meta,
     install: &[u8],
     remove: Option<&[u8]>,
     main: Option<(PathBuf, &str)>,
 ) -> Result<()> {
-    let f = File::create(tmp).at("creating", tmp)?;
-    let gz = flate2::write::GzEncoder::new(BufWriter::new(f), flate2::Compression::best());
-    let mut tar = tar::Builder::new(gz);
-    let mtime = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let header = |kind: tar::EntryType, size: u64, mode: u32| {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(kind);
-        h.set_size(size);
-        h.set_mode(mode);
-        h.set_mtime(mtime);
-        h.set_uid(0);
-        h.set_gid(0);
-        h
+    let mtime = archive::source_date_epoch();
+    w.dir(".ALP", 0o755, mtime).at("writing", out)?;
+    let mut add = |path: &str, data: &[u8], mode: u32| {
+        w.file(path, mode, mtime, data.len() as u64, &mut &data[..]).at("writing", out)
     };
-    let add = |tar: &mut tar::Builder<_>, h: &mut tar::Header, path: &str, data: &[u8]| {
-        tar.append_data(h, path, data).at("writing", tmp)
-    };
-    add(&mut tar, &mut header(tar::EntryType::Directory, 0, 0o755), ".ALP", &[])?;
     let pj = package_json(meta);
-    add(&mut tar, &mut header(tar::EntryType::Regular, pj.len() as u64, 0o644), ".ALP/package.json", pj.as_bytes())?;
-    add(&mut tar, &mut header(tar::EntryType::Regular, install.len() as u64, 0o755), ".ALP/install", install)?;
+    add(".ALP/package.json", pj.as_bytes(), 0o644)?;
+    add(".ALP/install", install, 0o755)?;
     if let Some(r) = remove {
-        add(&mut tar, &mut header(tar::EntryType::Regular, r.len() as u64, 0o755), ".ALP/remove", r)?;
+        add(".ALP/remove", r, 0o755)?;
     }
     if let Some((src, rel)) = main {
         let mode = main_mode(&src);
-        let file = File::open(&src).at("reading", &src)?;
+        let mut file = File::open(&src).at("reading", &src)?;
         let size = file.metadata().at("reading", &src)?.len();
-        tar.append_data(&mut header(tar::EntryType::Regular, size, mode), rel, file).at("writing", tmp)?;
+        w.file(rel, mode, mtime, size, &mut file).at("writing", out)?;
     }
-    let gz = tar.into_inner().at("finishing", tmp)?;
-    let w = gz.finish().at("finishing", tmp)?;
-    w.into_inner().map_err(|e| error::io_at("writing", tmp, e.into_error()))?.sync_all().at("syncing", tmp)
+    Ok(())
 }
 
 /// Executable when the source is, or when it is a `.sh` / `.py` (the old tool's rule).

@@ -121,10 +121,11 @@ fn fetch_and_build(net: &Net, raw_base: &str, url: &str, work: &Path, dir: &Path
     if let Some(main) = &meta.main {
         fetch_to(net, &http::join_url(&base, main), &work.join(main), MAX_MAIN, what)?;
     }
-    let archive = compile::build_old_layout(work, dir)?;
+    let archive = compile::build_old_layout(work, dir, crate::archive::Format::TarZst)?;
     // Earlier builds of this source are superseded (only now: a failed build keeps them).
     for e in std::fs::read_dir(dir).at("reading", dir)?.flatten() {
-        if e.file_name().to_string_lossy().ends_with(".tar.gz") && e.path() != archive {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.contains(".tar.") && e.path() != archive {
             let _ = std::fs::remove_file(e.path());
         }
     }

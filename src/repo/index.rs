@@ -24,6 +24,108 @@ pub struct Package {
     pub sha256: String,
     pub size: u64,
     pub installed_size: u64,
+    /// `x86_64`, `aarch64` or `noarch`; empty when the entry does not say (any arch).
+    pub arch: String,
+    /// Placement of the archive's members (upstream assets served as they are).
+    pub place: Placement,
+}
+
+/// Where an archive's members go (SPEC section 3): `strip` leading components, put the
+/// tree under `prefix`, or install only the `files` listed, each at its `dst`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    pub strip: u32,
+    pub prefix: String,
+    pub files: Vec<FileMap>,
+}
+
+/// One `files` entry: members matching `src` (a glob) go to `dst`, with `mode` if given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileMap {
+    pub src: String,
+    pub dst: String,
+    pub mode: Option<u32>,
+}
+
+/// The architectures a package may be built for.
+pub const ARCHES: &[&str] = &["x86_64", "aarch64", "noarch"];
+
+/// The architecture this binary runs on, as packages name it.
+pub fn native_arch() -> &'static str {
+    std::env::consts::ARCH
+}
+
+impl Placement {
+    pub fn is_identity(&self) -> bool {
+        self.strip == 0 && self.prefix.is_empty() && self.files.is_empty()
+    }
+
+    fn from_json(f: &Fields, what: &str) -> Result<Placement> {
+        let strip = f.u64("strip")?.unwrap_or(0);
+        if strip > 64 {
+            return Err(error::bad_input(format!("{what}: strip {strip} is more than 64")));
+        }
+        let prefix = f.str_or_empty("prefix")?.trim_matches('/').to_string();
+        if !prefix.is_empty() {
+            check_dest(&prefix, what, "prefix")?;
+        }
+        let mut files = Vec::new();
+        if let Some(v) = f.get("files") {
+            let miniserde::json::Value::Array(items) = v else {
+                return Err(error::bad_input(format!("{what}: 'files' must be a list")));
+            };
+            for item in items.iter() {
+                let e = Fields::of(item, format!("{what} files"))?;
+                let src = e.str("src")?;
+                let dst = e.str("dst")?;
+                check_dest(dst.trim_end_matches('/'), what, "dst")?;
+                let mode = match e.opt_str("mode")? {
+                    None => None,
+                    Some(m) => Some(u32::from_str_radix(&m, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| {
+                        error::bad_input(format!("{what}: mode '{m}' of {src} is not an octal mode like \"0755\""))
+                    })?),
+                };
+                files.push(FileMap { src, dst, mode });
+            }
+        }
+        if !prefix.is_empty() && !files.is_empty() {
+            return Err(error::bad_input(format!(
+                "{what}: 'prefix' and 'files' cannot be combined; give each file's full 'dst'"
+            )));
+        }
+        Ok(Placement { strip: strip as u32, prefix, files })
+    }
+
+    fn to_json(&self, pairs: &mut Vec<(&'static str, Value)>) {
+        if self.strip > 0 {
+            pairs.push(("strip", json::number(u64::from(self.strip))));
+        }
+        if !self.prefix.is_empty() {
+            pairs.push(("prefix", json::string(&self.prefix)));
+        }
+        if !self.files.is_empty() {
+            let files = self
+                .files
+                .iter()
+                .map(|f| {
+                    let mut p = vec![("src", json::string(&f.src)), ("dst", json::string(&f.dst))];
+                    if let Some(m) = f.mode {
+                        p.push(("mode", json::string(format!("{m:04o}"))));
+                    }
+                    json::object(p)
+                })
+                .collect();
+            pairs.push(("files", json::array(files)));
+        }
+    }
+}
+
+/// A destination from an index: root-relative plain components only, checked as a member
+/// name would be.
+fn check_dest(path: &str, what: &str, field: &str) -> Result<()> {
+    crate::unpack::path::member_path(std::path::Path::new(path), what)
+        .and_then(|p| if p.is_empty() || path.starts_with('/') { Err(error::bad_input(String::new())) } else { Ok(()) })
+        .map_err(|_| error::bad_input(format!("{what}: {field} '{path}' must be a relative path inside the root")))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,7 +173,14 @@ impl Package {
                 f.u64("size")?.ok_or_else(|| error::bad_input(format!("{what}: field 'size' is missing")))?
             },
             installed_size: f.u64("installed_size")?.unwrap_or(0),
+            arch: f.str_or_empty("arch")?,
+            // Placement is for index entries; in an archive's own metadata (or the database,
+            // whose `files` are the installed ones) it means nothing.
+            place: if archive_meta { Placement::default() } else { Placement::from_json(&f, &what)? },
         };
+        if !p.arch.is_empty() && !ARCHES.contains(&p.arch.as_str()) {
+            return Err(error::bad_input(format!("{what}: unknown arch '{}' (known: {})", p.arch, ARCHES.join(", "))));
+        }
         for r in p.depends.iter().chain(&p.conflicts) {
             Req::parse(r).map_err(|e| error::bad_input(format!("{what}: {}", e.msg)))?;
         }
@@ -84,8 +193,20 @@ impl Package {
         Ok(p)
     }
 
+    /// The entry as an index holds it.
     pub fn to_json(&self) -> Value {
-        json::object(vec![
+        let mut pairs = self.meta_pairs();
+        self.place.to_json(&mut pairs);
+        json::object(pairs)
+    }
+
+    /// The metadata alone, without placement (what the database keeps beside its own `files`).
+    pub fn meta_json(&self) -> Value {
+        json::object(self.meta_pairs())
+    }
+
+    fn meta_pairs(&self) -> Vec<(&'static str, Value)> {
+        let mut pairs = vec![
             ("name", json::string(&self.name)),
             ("version", json::string(&self.version)),
             ("description", json::string(&self.description)),
@@ -99,7 +220,16 @@ impl Package {
             ("sha256", json::string(&self.sha256)),
             ("size", json::number(self.size)),
             ("installed_size", json::number(self.installed_size)),
-        ])
+        ];
+        if !self.arch.is_empty() {
+            pairs.push(("arch", json::string(&self.arch)));
+        }
+        pairs
+    }
+
+    /// Whether it installs on `arch` (an entry that names none, or `noarch`, fits any).
+    pub fn fits(&self, arch: &str) -> bool {
+        self.arch.is_empty() || self.arch == "noarch" || self.arch == arch
     }
 
     pub fn depends_reqs(&self) -> Vec<Req> {

@@ -1,11 +1,15 @@
-//! Streaming an archive into staging (SPEC section 6): gzip → tar → each member checked
-//! and written beside its final path as `.alp-new.<name>`, in one pass with fixed buffers.
-//! Nothing here renames into place; `Staged` is either committed by the transaction or
-//! discarded, leaving the root as it was.
+//! Streaming an archive into staging (SPEC section 6): `archive` yields the members of
+//! whatever format it is; each is checked, placed (`strip`, `prefix`, `files`) and written
+//! beside its final path as `.alp-new.<name>`, in one pass with fixed buffers. Nothing
+//! here renames into place; `Staged` is either committed by the transaction or discarded,
+//! leaving the root as it was.
 
 pub mod path;
 pub mod writer;
 
+pub mod place;
+
+use crate::archive::{self, Flow, Input, Kind as MemberKind, Member, Opened, Visitor};
 use crate::db::state::FileRec;
 use crate::error::{self, Result};
 use crate::fsutil::STAGING_PREFIX;
@@ -14,7 +18,7 @@ use crate::verify::digest::hex;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,14 +29,11 @@ pub const BUF: usize = 64 * 1024;
 /// `.ALP/package.json` larger than this is refused.
 const MAX_META: u64 = 1 << 20;
 const MAX_ENTRIES: u64 = 2_000_000;
-/// Zero padding after the tar end marker (GNU tar pads to 10 KiB records) is normal; a
-/// stream that goes on for more than this after the end is a bomb or garbage.
-const MAX_TRAILER: u64 = 1 << 20;
 
 /// Per-archive rules.
 pub struct Options {
     pub allow_setuid: bool,
-    /// Refuse once the members' sizes add up to more than this (gzip bombs).
+    /// Refuse once the members' sizes add up to more than this (gzip, zstd, xz and zip bombs).
     pub max_bytes: u64,
 }
 
@@ -154,11 +155,23 @@ impl Staged {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Kind {
     Dir,
     File,
     Symlink,
+}
+
+/// What the archive put at one path so far.
+#[derive(Clone, Copy)]
+struct Seen {
+    kind: Kind,
+    /// Index in `staged.files` (files and symlinks).
+    idx: usize,
+    /// Bytes it holds (a file named again gives them back).
+    size: u64,
+    /// Whether the archive allows a later member to replace it.
+    may_repeat: bool,
 }
 
 /// One archive being unpacked into staging.
@@ -172,28 +185,34 @@ struct Unpacker<'a, 'w> {
     package: &'a str,
     opts: &'a Options,
     claims: &'a Claims,
-    /// Members seen so far (root-relative path → kind); `File` entries map to their index in `staged.files`.
-    members: HashMap<String, (Kind, usize)>,
+    place: place::Placer<'a>,
+    /// Members seen so far, by root-relative (placed) path.
+    members: HashMap<String, Seen>,
     /// Directories known to exist as real directories under the root.
     ready_dirs: HashSet<String>,
     /// Directories this unpack created (so they were empty).
     fresh_dirs: HashSet<String>,
     staged: Staged,
     buf: Vec<u8>,
-    total: u64,
+    /// Bytes the members declare, and bytes actually read from them.
+    declared: u64,
+    count: u64,
 }
 
-/// Unpacks a gzip'd tar from `source` into staging under `root`. On error everything
-/// staged so far is already removed.
+/// Unpacks the archive streamed from `source` (any format `archive` reads) into staging
+/// under `root`, placed as `pkg` says. On error everything staged so far is already removed.
 pub fn unpack(
-    source: impl Read,
+    mut source: impl Read,
     root: &Path,
-    package: &str,
+    pkg: &Package,
     label: &str,
     opts: &Options,
     claims: &Claims,
 ) -> Result<Staged> {
     let root_real = fs::canonicalize(root).map_err(|e| error::io_at("resolving the root", root, e))?;
+    // A zip is read from a copy: its member list is at its end.
+    let spool = [root.join("var/lib/alp"), root.to_path_buf()].into_iter().find(|d| d.is_dir()).unwrap_or_default();
+    let raw_name = pkg.file.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(&pkg.name).to_string();
     let shared = writer::Shared::new();
     std::thread::scope(|scope| {
         let mut writers = writer::Writers::spawn(scope, &shared, writer::count());
@@ -203,31 +222,21 @@ pub fn unpack(
             root,
             root_real,
             label,
-            package,
+            package: &pkg.name,
             opts,
             claims,
+            place: place::Placer::new(&pkg.place, label),
             members: HashMap::new(),
             ready_dirs: HashSet::new(),
             fresh_dirs: HashSet::new(),
-            staged: Staged { package: package.to_string(), ..Staged::default() },
+            staged: Staged { package: pkg.name.clone(), ..Staged::default() },
             buf: vec![0; BUF],
-            total: 0,
+            declared: 0,
+            count: 0,
         };
-        let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
-        let mut archive = tar::Archive::new(gz);
-        let result = u.run(&mut archive);
-        // Drain what follows the tar end marker (padding, the gzip trailer) so the gzip CRC
-        // and the caller's digest cover the whole file.
-        let result = result.and_then(|()| {
-            let mut rest = archive.into_inner().take(MAX_TRAILER + 1);
-            let n = std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| read_error(label, e))?;
-            if n > MAX_TRAILER {
-                return Err(error::bad_input(format!(
-                    "{label}: more than 1 MiB of data after the end of the tar archive; refusing"
-                )));
-            }
-            Ok(())
-        });
+        let opened = Opened { label, raw_name: &raw_name };
+        let result = archive::walk(Input::Stream(&mut source, &spool), &opened, &mut u).map(|_| ());
+        let result = result.and_then(|()| u.place.finish());
         let mut staged = std::mem::take(&mut u.staged);
         let links = std::mem::take(&mut u.links);
         let hashes = writers.finish();
@@ -238,6 +247,7 @@ pub fn unpack(
             (None, r) => r,
         };
         let result = result.and_then(|()| {
+            // In the order written: a file named twice takes its last content's digest.
             for (idx, sha256) in hashes {
                 staged.files[idx].rec.sha256 = sha256;
             }
@@ -256,10 +266,6 @@ pub fn unpack(
 /// Marks "stopped because a writer failed"; replaced by the writer's own error.
 const WRITER_STOPPED: &str = "a file writer failed";
 
-fn read_error(label: &str, e: std::io::Error) -> error::Error {
-    error::bad_input(format!("{label}: archive is corrupt or truncated ({})", error::plain_io(&e)))
-}
-
 /// Hard links, made once every file is written, to the staged file they name.
 fn make_links(root: &Path, staged: &mut Staged, links: &[(usize, usize)]) -> Result<()> {
     for &(link, target) in links {
@@ -272,84 +278,85 @@ fn make_links(root: &Path, staged: &mut Staged, links: &[(usize, usize)]) -> Res
     Ok(())
 }
 
+impl Visitor for Unpacker<'_, '_> {
+    fn member(&mut self, m: Member<'_>) -> Result<Flow> {
+        self.count += 1;
+        if self.count > MAX_ENTRIES {
+            return Err(error::bad_input(format!("{}: more than {MAX_ENTRIES} members", self.label)));
+        }
+        let Member { path: raw, link, kind, mode, mtime, size, data, may_repeat, whole } = m;
+        let rel = path::member_path(&raw, self.label)?;
+        if rel.is_empty() {
+            return Ok(Flow::Next);
+        }
+        self.add_declared(size)?;
+        if self.place.keeps_metadata() && (rel == ".ALP" || rel.starts_with(".ALP/")) {
+            self.metadata_member(&rel, &kind, size, data)?;
+            return Ok(Flow::Next);
+        }
+        let is_dir = kind == MemberKind::Dir;
+        let Some(placed) = self.place.place(&rel, is_dir, whole)? else { return Ok(Flow::Next) };
+        let mode = placed.mode.unwrap_or(mode);
+        let rel = placed.path;
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if name.starts_with(STAGING_PREFIX) {
+            return Err(self.refuse(&rel, "names starting with .alp-new. are reserved for staging"));
+        }
+        match kind {
+            MemberKind::Dir => self.directory(&rel, mode)?,
+            MemberKind::File => self.regular(&rel, mode, mtime, size, may_repeat, data)?,
+            MemberKind::Symlink => {
+                let target = link.ok_or_else(|| self.refuse(&rel, "symlink without a target"))?;
+                let target =
+                    target.to_str().ok_or_else(|| self.refuse(&rel, "symlink target is not UTF-8"))?.to_string();
+                self.symlink(&rel, &target, may_repeat)?
+            }
+            MemberKind::HardLink => {
+                let target = link.ok_or_else(|| self.refuse(&rel, "hard link without a target"))?;
+                let target = path::member_path(&target, self.label)?;
+                let target = self.place.placed_target(&target);
+                self.hard_link(&rel, &target)?
+            }
+            MemberKind::Device => return Err(self.refuse(&rel, "device nodes are not installed")),
+            MemberKind::Fifo => return Err(self.refuse(&rel, "FIFOs are not installed")),
+            MemberKind::Other(what) => return Err(self.refuse(&rel, &format!("unsupported member type {what}"))),
+        }
+        Ok(Flow::Next)
+    }
+}
+
 impl Unpacker<'_, '_> {
     fn refuse(&self, member: &str, why: &str) -> error::Error {
         error::bad_input(format!("{}: refusing member '{member}': {why}", self.label))
     }
 
-    fn read_error(&self, e: std::io::Error) -> error::Error {
-        read_error(self.label, e)
+    fn read_error(&self, e: io::Error) -> error::Error {
+        archive::read_error(self.label, e)
     }
 
-    fn run<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<()> {
-        let members = path::Members::new(archive).map_err(|e| self.read_error(e))?;
-        let mut count = 0u64;
-        for member in members {
-            let path::Member { mut entry, path: raw, link } = member.map_err(|e| self.read_error(e))?;
-            count += 1;
-            if count > MAX_ENTRIES {
-                return Err(error::bad_input(format!("{}: more than {MAX_ENTRIES} members", self.label)));
-            }
-            let rel = path::member_path(&raw, self.label)?;
-            if rel.is_empty() {
-                continue;
-            }
-            self.total = self.total.saturating_add(entry.size());
-            if self.total > self.opts.max_bytes {
-                return Err(error::bad_input(format!(
-                    "{}: unpacks to more than {} bytes (a gzip bomb?); refusing",
-                    self.label, self.opts.max_bytes
-                )));
-            }
-            if rel == ".ALP" || rel.starts_with(".ALP/") {
-                self.metadata_member(&rel, &mut entry)?;
-                continue;
-            }
-            let name = rel.rsplit('/').next().unwrap_or(&rel);
-            if name.starts_with(STAGING_PREFIX) {
-                return Err(self.refuse(&rel, "names starting with .alp-new. are reserved for staging"));
-            }
-            let header = entry.header();
-            let mode = header.mode().unwrap_or(0o644) & 0o7777;
-            let mtime = header.mtime().unwrap_or(0);
-            match header.entry_type() {
-                tar::EntryType::Directory => self.directory(&rel, mode)?,
-                tar::EntryType::Regular | tar::EntryType::Continuous => self.regular(&rel, mode, mtime, &mut entry)?,
-                tar::EntryType::Symlink => {
-                    let target = link.ok_or_else(|| self.refuse(&rel, "symlink without a target"))?;
-                    let target =
-                        target.to_str().ok_or_else(|| self.refuse(&rel, "symlink target is not UTF-8"))?.to_string();
-                    self.symlink(&rel, &target)?
-                }
-                tar::EntryType::Link => {
-                    let target = link.ok_or_else(|| self.refuse(&rel, "hard link without a target"))?;
-                    let target = path::member_path(&target, self.label)?;
-                    self.hard_link(&rel, &target)?
-                }
-                tar::EntryType::Char | tar::EntryType::Block => {
-                    return Err(self.refuse(&rel, "device nodes are not installed"));
-                }
-                tar::EntryType::Fifo => return Err(self.refuse(&rel, "FIFOs are not installed")),
-                other => return Err(self.refuse(&rel, &format!("unsupported member type {other:?}"))),
-            }
+    fn add_declared(&mut self, size: u64) -> Result<()> {
+        self.declared = self.declared.saturating_add(size);
+        if self.declared > self.opts.max_bytes {
+            return Err(self.bomb());
         }
         Ok(())
     }
 
+    fn bomb(&self) -> error::Error {
+        error::bad_input(format!(
+            "{}: unpacks to more than {} bytes (a decompression bomb?); refusing",
+            self.label, self.opts.max_bytes
+        ))
+    }
+
     /// `.ALP/package.json` is read; `.ALP/install` and `.ALP/remove` are staged as hooks.
-    fn metadata_member(&mut self, rel: &str, entry: &mut tar::Entry<impl Read>) -> Result<()> {
+    fn metadata_member(&mut self, rel: &str, kind: &MemberKind, size: u64, data: &mut dyn Read) -> Result<()> {
         match rel {
             ".ALP/package.json" => {
-                if entry.size() > MAX_META {
-                    return Err(self.refuse(rel, "package.json is larger than 1 MiB"));
-                }
-                let mut text = String::new();
-                entry.read_to_string(&mut text).map_err(|e| self.read_error(e))?;
-                let v = crate::json::parse(&text, &format!("{}: .ALP/package.json", self.label))?;
-                self.staged.meta = Some(Package::from_json(&v, &format!("{}: .ALP/package.json", self.label), true)?);
+                self.staged.meta = Some(package_json(data, size, self.label)?);
             }
             ".ALP/install" | ".ALP/remove" => {
-                if entry.header().entry_type() != tar::EntryType::Regular {
+                if *kind != MemberKind::File {
                     return Err(self.refuse(rel, "hooks must be regular files"));
                 }
                 let hook = &rel[5..];
@@ -357,7 +364,8 @@ impl Unpacker<'_, '_> {
                 // The same checks as any directory: never through a symlink out of the root.
                 self.ensure_dir(&dir, 0o755)?;
                 let staged = format!("{dir}/{STAGING_PREFIX}{hook}");
-                self.write_file(&staged, 0o755, 0, entry)?;
+                let mut capped = Capped { inner: data, left: self.opts.max_bytes, read: 0 };
+                self.write_file(&staged, 0o755, 0, &mut capped)?;
                 self.staged.hooks.push((hook.to_string(), staged, format!("{dir}/{hook}")));
             }
             _ => {}
@@ -365,32 +373,37 @@ impl Unpacker<'_, '_> {
         Ok(())
     }
 
-    fn check_new_member(&mut self, rel: &str, kind: Kind) -> Result<()> {
+    /// Checks that `rel` may be added; returns the earlier member it replaces, if any.
+    fn check_new_member(&mut self, rel: &str, kind: Kind, may_repeat: bool) -> Result<Option<Seen>> {
         // No member may sit below something this archive made a file or a symlink.
         let mut end = 0;
         while let Some(i) = rel[end..].find('/') {
             end += i;
-            if let Some((k, _)) = self.members.get(&rel[..end])
-                && *k != Kind::Dir
+            if let Some(seen) = self.members.get(&rel[..end])
+                && seen.kind != Kind::Dir
             {
                 return Err(self.refuse(rel, &format!("'{}' is a file or symlink in this archive", &rel[..end])));
             }
             end += 1;
         }
         match self.members.get(rel) {
-            Some((Kind::Dir, _)) if kind == Kind::Dir => return Ok(()),
+            Some(seen) if seen.kind == Kind::Dir && kind == Kind::Dir => return Ok(None),
+            // tar semantics: the later of two same-named members is the one extracted.
+            Some(seen) if seen.kind == kind && kind != Kind::Dir && seen.may_repeat && may_repeat => {
+                return Ok(Some(*seen));
+            }
             Some(_) => return Err(self.refuse(rel, "the archive names it twice")),
             None => {}
         }
         if kind != Kind::Dir && self.ready_dirs.contains(rel) {
             return Err(self.refuse(rel, "the archive uses it as a directory too"));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn directory(&mut self, rel: &str, mode: u32) -> Result<()> {
-        self.check_new_member(rel, Kind::Dir)?;
-        self.members.insert(rel.to_string(), (Kind::Dir, 0));
+        self.check_new_member(rel, Kind::Dir, false)?;
+        self.members.insert(rel.to_string(), Seen { kind: Kind::Dir, idx: 0, size: 0, may_repeat: false });
         self.ensure_dir(rel, mode & 0o1777)
     }
 
@@ -425,7 +438,7 @@ impl Unpacker<'_, '_> {
                     self.staged.created.push(abs);
                     self.fresh_dirs.insert(rel.to_string());
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && abs.is_dir() => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && abs.is_dir() => {}
                 Err(e) => return Err(error::io_at("creating directory", &abs, e)),
             },
         }
@@ -435,8 +448,7 @@ impl Unpacker<'_, '_> {
     }
 
     /// Prepares a non-directory member: claims it, makes its directory, checks its target slot.
-    fn prepare(&mut self, rel: &str, kind: Kind) -> Result<String> {
-        self.check_new_member(rel, kind)?;
+    fn prepare(&mut self, rel: &str) -> Result<String> {
         self.claims.claim(rel, self.package)?;
         let (dir, name) = match rel.rfind('/') {
             Some(i) => (&rel[..i], &rel[i + 1..]),
@@ -452,28 +464,52 @@ impl Unpacker<'_, '_> {
         Ok(if dir.is_empty() { format!("{STAGING_PREFIX}{name}") } else { format!("{dir}/{STAGING_PREFIX}{name}") })
     }
 
-    fn regular(&mut self, rel: &str, mode: u32, mtime: u64, entry: &mut tar::Entry<impl Read>) -> Result<()> {
-        let staged = self.prepare(rel, Kind::File)?;
+    fn regular(
+        &mut self,
+        rel: &str,
+        mode: u32,
+        mtime: u64,
+        size: u64,
+        may_repeat: bool,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        let earlier = self.check_new_member(rel, Kind::File, may_repeat)?;
+        let staged = self.prepare(rel)?;
         if self.writers.failed() {
             return Err(error::io_msg(WRITER_STOPPED));
         }
         let mode = if self.opts.allow_setuid { mode } else { mode & !0o6000 };
-        let idx = self.staged.files.len();
-        self.staged.size += entry.size();
-        self.members.insert(rel.to_string(), (Kind::File, idx));
-        // Listed before the first byte, so a discard removes it whatever happens next.
+        let rec = FileRec { path: rel.to_string(), sha256: String::new(), mode, link: None };
+        let idx = match earlier {
+            Some(seen) => {
+                // The same staging file and the same writer, so the later content lands last.
+                self.staged.size -= seen.size;
+                self.staged.files[seen.idx].rec = rec;
+                seen.idx
+            }
+            None => {
+                // Listed before the first byte, so a discard removes it whatever happens next.
+                self.staged.files.push(StagedFile { staged: staged.clone(), rec });
+                self.staged.files.len() - 1
+            }
+        };
         let abs = self.root.join(&staged);
-        self.staged.files.push(StagedFile {
-            staged,
-            rec: FileRec { path: rel.to_string(), sha256: String::new(), mode, link: None },
-        });
-        let written = self.writers.file(idx, abs, entry.size(), mode, mtime, entry);
-        written.map_err(|e| if self.writers.failed() { error::io_msg(WRITER_STOPPED) } else { self.read_error(e) })
+        let left = self.opts.max_bytes.saturating_sub(self.staged.size);
+        let mut capped = Capped { inner: data, left, read: 0 };
+        let written = self.writers.file(idx, abs, size, mode, mtime, &mut capped);
+        let read = capped.read;
+        self.staged.size += read;
+        self.members.insert(rel.to_string(), Seen { kind: Kind::File, idx, size: read, may_repeat });
+        written.map_err(|e| match e.kind() {
+            _ if self.writers.failed() => error::io_msg(WRITER_STOPPED),
+            io::ErrorKind::FileTooLarge => self.bomb(),
+            _ => self.read_error(e),
+        })
     }
 
     /// Writes one staged file with a fresh, exclusive create (never through a planted
     /// symlink), hashing as it goes. Returns the content's SHA-256.
-    fn write_file(&mut self, staged: &str, mode: u32, mtime: u64, data: &mut impl Read) -> Result<String> {
+    fn write_file(&mut self, staged: &str, mode: u32, mtime: u64, data: &mut dyn Read) -> Result<String> {
         let abs = self.root.join(staged);
         let mut file = writer::create(&abs)?;
         let mut hasher = Sha256::new();
@@ -500,61 +536,144 @@ impl Unpacker<'_, '_> {
         Ok(hex(&hasher.finalize()))
     }
 
-    fn symlink(&mut self, rel: &str, target: &str) -> Result<()> {
+    fn symlink(&mut self, rel: &str, target: &str, may_repeat: bool) -> Result<()> {
         if target.is_empty() || target.len() > 4096 || target.contains('\0') {
             return Err(self.refuse(rel, "bad symlink target"));
         }
-        let staged = self.prepare(rel, Kind::Symlink)?;
+        let earlier = self.check_new_member(rel, Kind::Symlink, may_repeat)?;
+        let staged = self.prepare(rel)?;
         let abs = self.root.join(&staged);
         let _ = fs::remove_file(&abs);
         std::os::unix::fs::symlink(target, &abs).map_err(|e| error::io_at("creating symlink", &abs, e))?;
-        self.members.insert(rel.to_string(), (Kind::Symlink, 0));
         let rec = FileRec { path: rel.to_string(), sha256: String::new(), mode: 0o777, link: Some(target.to_string()) };
-        self.staged.files.push(StagedFile { staged, rec });
+        let idx = match earlier {
+            Some(seen) => {
+                self.staged.files[seen.idx].rec = rec;
+                seen.idx
+            }
+            None => {
+                self.staged.files.push(StagedFile { staged, rec });
+                self.staged.files.len() - 1
+            }
+        };
+        self.members.insert(rel.to_string(), Seen { kind: Kind::Symlink, idx, size: 0, may_repeat });
         Ok(())
     }
 
     /// Hard links may only point at a regular file earlier in the same archive. The link is
     /// made after the writers finish, when its target is surely complete.
     fn hard_link(&mut self, rel: &str, target: &str) -> Result<()> {
-        let Some(&(Kind::File, idx)) = self.members.get(target) else {
+        let Some(&Seen { kind: Kind::File, idx, .. }) = self.members.get(target) else {
             return Err(
                 self.refuse(rel, &format!("hard link to '{target}', which is not a file earlier in this package"))
             );
         };
-        let staged = self.prepare(rel, Kind::File)?;
+        self.check_new_member(rel, Kind::File, false)?;
+        let staged = self.prepare(rel)?;
         let mut rec = self.staged.files[idx].rec.clone();
         rec.path = rel.to_string();
         let link = self.staged.files.len();
-        self.members.insert(rel.to_string(), (Kind::File, link));
+        self.members.insert(rel.to_string(), Seen { kind: Kind::File, idx: link, size: 0, may_repeat: false });
         self.staged.files.push(StagedFile { staged, rec });
         self.links.push((link, idx));
         Ok(())
     }
 }
 
+/// A member's data, cut off with an error once it passes the size cap (a raw file or a
+/// stream has no size to check in advance).
+struct Capped<'a> {
+    inner: &'a mut dyn Read,
+    left: u64,
+    read: u64,
+}
+
+impl Read for Capped<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.left {
+            return Err(io::Error::new(io::ErrorKind::FileTooLarge, "over the size cap"));
+        }
+        Ok(n)
+    }
+}
+
+/// Reads `.ALP/package.json` from a member: the one reader of archive metadata.
+fn package_json(data: &mut dyn Read, size: u64, label: &str) -> Result<Package> {
+    let what = format!("{label}: .ALP/package.json");
+    if size > MAX_META {
+        return Err(error::bad_input(format!("{what} is larger than 1 MiB")));
+    }
+    let (bytes, over) = archive::read_capped(data, MAX_META).map_err(|e| archive::read_error(label, e))?;
+    if over {
+        return Err(error::bad_input(format!("{what} is larger than 1 MiB")));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| error::bad_input(format!("{what} is not UTF-8")))?;
+    let v = crate::json::parse(&text, &what)?;
+    Package::from_json(&v, &what, true)
+}
+
+/// What `install FILE` and `index` learn from an archive without unpacking it.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// `.ALP/package.json`, when the archive has one.
+    pub meta: Option<Package>,
+    /// The total size of its regular files (only when the whole archive was read).
+    pub installed_size: u64,
+    pub format: Option<archive::Format>,
+}
+
+/// Reads an archive at hand for its metadata. `whole`: read every member (to add up the
+/// installed size, and check the archive reads to its end); otherwise stop at the first
+/// member outside `.ALP/` (`alp build` puts metadata first).
+pub fn scan(file: &File, label: &str, raw_name: &str, whole: bool) -> Result<Scan> {
+    let mut out = Scan::default();
+    let mut visit = |m: Member<'_>| -> Result<Flow> {
+        let p = m.path.to_string_lossy();
+        let p = p.trim_start_matches("./");
+        if p == ".ALP/package.json" {
+            out.meta = Some(package_json(m.data, m.size, label)?);
+        } else if !p.starts_with(".ALP") {
+            if !whole {
+                return Ok(Flow::Stop);
+            }
+            if m.kind == MemberKind::File {
+                // Read through, so every checksum is checked and a raw file is measured.
+                let n = io::copy(m.data, &mut io::sink()).map_err(|e| archive::read_error(label, e))?;
+                out.installed_size += n;
+            }
+        }
+        Ok(Flow::Next)
+    };
+    out.format = Some(archive::walk(Input::File(file), &Opened { label, raw_name }, &mut visit)?);
+    Ok(out)
+}
+
+/// Checks, without writing anything, that an archive's members place as `place` says
+/// (every name passes the path check, every `files` entry matches exactly one member);
+/// returns the installed size.
+pub fn check_placement(file: &File, label: &str, raw_name: &str, place: &crate::repo::index::Placement) -> Result<u64> {
+    let mut placer = place::Placer::new(place, label);
+    let mut total = 0u64;
+    let mut visit = |m: Member<'_>| -> Result<Flow> {
+        let rel = path::member_path(&m.path, label)?;
+        if rel.is_empty() {
+            return Ok(Flow::Next);
+        }
+        let placed = placer.place(&rel, m.kind == MemberKind::Dir, m.whole)?;
+        if placed.is_some() && m.kind == MemberKind::File {
+            total += io::copy(m.data, &mut io::sink()).map_err(|e| archive::read_error(label, e))?;
+        }
+        Ok(Flow::Next)
+    };
+    archive::walk(Input::File(file), &Opened { label, raw_name }, &mut visit)?;
+    placer.finish()?;
+    Ok(total)
+}
+
 /// Reads only `.ALP/package.json` from the head of a local archive (for `install FILE`,
 /// which must resolve dependencies before it unpacks).
 pub fn read_metadata(file: File, label: &str) -> Result<Option<Package>> {
-    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, file));
-    let mut archive = tar::Archive::new(gz);
-    let bad =
-        |e: std::io::Error| error::bad_input(format!("{label}: not a gzip'd tar archive ({})", error::plain_io(&e)));
-    for member in path::Members::new(&mut archive).map_err(bad)? {
-        let path::Member { mut entry, path, .. } = member.map_err(bad)?;
-        let p = path.to_string_lossy().trim_start_matches("./").to_string();
-        if p == ".ALP/package.json" {
-            if entry.size() > MAX_META {
-                return Err(error::bad_input(format!("{label}: .ALP/package.json is larger than 1 MiB")));
-            }
-            let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(bad)?;
-            let v = crate::json::parse(&text, &format!("{label}: .ALP/package.json"))?;
-            return Package::from_json(&v, &format!("{label}: .ALP/package.json"), true).map(Some);
-        }
-        if !p.starts_with(".ALP") {
-            break;
-        }
-    }
-    Ok(None)
+    Ok(scan(&file, label, "", false)?.meta)
 }

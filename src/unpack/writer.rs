@@ -74,6 +74,9 @@ pub struct Writers<'scope> {
     recycled: Receiver<Vec<u8>>,
     give_back: SyncSender<Vec<u8>>,
     next: usize,
+    /// Which writer each file went to, so a file named again goes to the same one (and its
+    /// later content lands last).
+    assigned: Vec<u8>,
     shared: &'scope Shared,
 }
 
@@ -93,7 +96,7 @@ impl<'scope> Writers<'scope> {
             handles.push(scope.spawn(move || write_jobs(rx, shared, give_back)));
             queues.push(tx);
         }
-        Writers { queues, handles, recycled, give_back, next: 0, shared }
+        Writers { queues, handles, recycled, give_back, next: 0, assigned: Vec::new(), shared }
     }
 
     /// Whether a writer has failed (the reader should stop).
@@ -110,15 +113,23 @@ impl<'scope> Writers<'scope> {
         size: u64,
         mode: u32,
         mtime: u64,
-        data: &mut impl Read,
+        mut data: &mut dyn Read,
     ) -> io::Result<()> {
-        let which = self.pick(&path, size);
+        let which = match self.assigned.get(idx) {
+            Some(&w) => w as usize,
+            None => {
+                let w = self.pick(&path, size);
+                self.assigned.resize(idx + 1, 0);
+                self.assigned[idx] = w as u8;
+                w
+            }
+        };
         let queue = &self.queues[which];
         let gone = || io::Error::other("a file writer stopped");
         queue.send(Job::Open { idx, path, mode, mtime }).map_err(|_| gone())?;
         let result = loop {
             let mut block = self.recycled.recv().map_err(|_| gone())?;
-            let (n, failed) = crate::fetch::pipe::fill(data, &mut block);
+            let (n, failed) = crate::fetch::pipe::fill(&mut data, &mut block);
             if n == 0 {
                 self.put_back(block);
             } else {

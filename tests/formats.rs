@@ -1,0 +1,384 @@
+//! Every archive format (SPEC section 3), made by the real tools (`tar`, `zstd`, `xz`, `zip`)
+//! and by `alp build`, installed by the real binary: recognised by content whatever the
+//! file is called; upstream release assets placed with `strip` / `prefix` / `files`;
+//! multi-arch indexes; and for each format the attacks that format allows, each refused
+//! in one `alp: error:` line with nothing written.
+
+mod common;
+use common::*;
+use sha2::Digest;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[track_caller]
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().expect("running a tool");
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A package tree in `dir`: `.ALP/package.json` (when `name` is given), an executable, a
+/// data file and a relative symlink.
+fn tree(dir: &Path, name: Option<&str>) {
+    std::fs::create_dir_all(dir.join("usr/bin")).unwrap();
+    std::fs::create_dir_all(dir.join("usr/share/doc")).unwrap();
+    if let Some(name) = name {
+        std::fs::create_dir_all(dir.join(".ALP")).unwrap();
+        std::fs::write(dir.join(".ALP/package.json"), format!(r#"{{"name":"{name}","version":"1.0"}}"#)).unwrap();
+    }
+    std::fs::write(dir.join("usr/bin/tool"), "#!/bin/sh\necho tool\n").unwrap();
+    std::fs::set_permissions(dir.join("usr/bin/tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("usr/share/doc/README"), "read me\n".repeat(100)).unwrap();
+    std::os::unix::fs::symlink("tool", dir.join("usr/bin/tool-link")).unwrap();
+}
+
+/// Archives `src` (members `.ALP`, `usr`, in that order) as `out` with the named tool.
+fn archive_with(tool: &str, src: &Path, out: &Path) {
+    let members: Vec<&str> = [".ALP", "usr"].into_iter().filter(|m| src.join(m).exists()).collect();
+    match tool {
+        "zip" => sh(Command::new("zip").arg("-qry").arg(out).args(&members).current_dir(src)),
+        flag => sh(Command::new("tar").arg(flag).arg("-cf").arg(out).arg("-C").arg(src).args(&members)),
+    }
+}
+
+fn sha(path: &Path) -> (String, u64) {
+    let bytes = std::fs::read(path).unwrap();
+    (sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(), bytes.len() as u64)
+}
+
+/// An index entry for `file` in `repo` with extra JSON fields (`"arch":"x86_64"`, …).
+fn entry(repo: &Path, name: &str, version: &str, file: &str, extra: &str) -> String {
+    let (sha, size) = sha(&repo.join(file));
+    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
+    format!(r#"{{"name":"{name}","version":"{version}","file":"{file}","sha256":"{sha}","size":{size}{extra}}}"#)
+}
+
+fn index(repo: &Path, entries: &[String]) {
+    std::fs::write(
+        repo.join("index.json"),
+        format!(
+            r#"{{"format":"alp-index-1","name":"t","serial":1,"generated":"2026-01-01T00:00:00Z","expires":null,"packages":[{}]}}"#,
+            entries.join(",")
+        ),
+    )
+    .unwrap();
+}
+
+fn alp_repo(root: &Path, repo: &Path) -> Command {
+    let mut c = alp(root);
+    c.args(["--repo", repo.to_str().unwrap(), "--allow-untrusted"]);
+    c
+}
+
+#[track_caller]
+fn assert_tree_installed(root: &Path) {
+    assert_eq!(std::fs::read_to_string(root.join("usr/bin/tool")).unwrap(), "#!/bin/sh\necho tool\n");
+    let mode = std::fs::metadata(root.join("usr/bin/tool")).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755);
+    assert_eq!(std::fs::read_link(root.join("usr/bin/tool-link")).unwrap(), Path::new("tool"));
+    assert_eq!(std::fs::read_to_string(root.join("usr/share/doc/README")).unwrap(), "read me\n".repeat(100));
+    assert!(!root.join(".ALP").exists());
+}
+
+/// Package `name` made by each real tool, served under a name that says nothing of its format.
+const TOOLS: &[(&str, &str)] = &[("--zstd", "z"), ("-z", "g"), ("-J", "x"), ("zip", "p")];
+
+#[test]
+fn archives_made_by_real_tools_install_from_a_repository_in_every_format() {
+    let work = TempDir::new("fmt-src");
+    let repo = TempDir::new("fmt-repo");
+    let mut entries = Vec::new();
+    for (flag, tag) in TOOLS {
+        let name = format!("pkg{tag}");
+        let src = work.join(&name);
+        tree(&src, Some(&name));
+        // The file name is deliberately uninformative: the format is read from the bytes.
+        archive_with(flag, &src, &repo.join(&format!("{name}.bin")));
+        entries.push(entry(repo.path(), &name, "1.0", &format!("{name}.bin"), ""));
+    }
+    index(repo.path(), &entries);
+    for (_, tag) in TOOLS {
+        let root = TempDir::new("fmt-root");
+        ok(alp_repo(root.path(), repo.path()).args(["install", &format!("pkg{tag}")]));
+        assert_tree_installed(root.path());
+        let db = std::fs::read_to_string(root.join("var/lib/alp/installed.json")).unwrap();
+        assert!(db.contains("usr/bin/tool-link") && db.contains("usr/share/doc/README"), "{db}");
+        assert!(!snapshot(root.path()).iter().any(|(p, _)| p.contains(".alp-new.")), "staging left");
+        ok(alp(root.path()).args(["remove", &format!("pkg{tag}")]));
+        assert!(!root.join("usr/bin/tool").exists());
+    }
+}
+
+#[test]
+fn a_local_archive_in_any_format_installs_with_its_own_metadata() {
+    let work = TempDir::new("fmt-local");
+    for (flag, tag) in TOOLS {
+        let name = format!("loc{tag}");
+        let src = work.join(&name);
+        tree(&src, Some(&name));
+        let file = work.join(&format!("{name}.pkg"));
+        archive_with(flag, &src, &file);
+        let root = TempDir::new("fmt-local-root");
+        ok(alp(root.path()).arg("install").arg(&file));
+        assert_tree_installed(root.path());
+        let db = std::fs::read_to_string(root.join("var/lib/alp/installed.json")).unwrap();
+        assert!(db.contains(&format!("\"name\":\"{name}\"")), "{db}");
+    }
+}
+
+#[test]
+fn build_makes_zstd_by_default_and_each_format_is_byte_for_byte_reproducible() {
+    let work = TempDir::new("fmt-build");
+    let src = work.join("src");
+    tree(&src, Some("repro"));
+    let mut built = Vec::new();
+    for (format, ext, check) in [
+        (None, "tar.zst", ["zstd", "-tq"]),
+        (Some("gz"), "tar.gz", ["gzip", "-t"]),
+        (Some("xz"), "tar.xz", ["xz", "-t"]),
+    ] {
+        let mut outputs = Vec::new();
+        for round in 0..2 {
+            let out = work.join(&format!("out-{ext}-{round}"));
+            let mut c = Command::new(bin());
+            c.env("SOURCE_DATE_EPOCH", "1700000000").arg("build").arg(&src).arg("-o").arg(&out);
+            if let Some(f) = format {
+                c.args(["--format", f]);
+            }
+            ok(&mut c);
+            let file = out.join(format!("repro-1.0.{ext}"));
+            assert!(file.is_file(), "no {ext} from build");
+            // Touching the tree between rounds changes nothing: times come from SOURCE_DATE_EPOCH.
+            std::fs::write(src.join("usr/share/doc/README"), "read me\n".repeat(100)).unwrap();
+            outputs.push(std::fs::read(&file).unwrap());
+            built.push(file);
+        }
+        assert_eq!(outputs[0], outputs[1], "{ext} differs between two builds of one tree");
+        sh(Command::new(check[0]).arg(check[1]).arg(built.last().unwrap()));
+        // GNU tar reads it, with the metadata first and the time from SOURCE_DATE_EPOCH.
+        let listing = Command::new("tar").arg("-tvf").arg(built.last().unwrap()).output().unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+        assert!(listing.lines().nth(1).unwrap_or("").ends_with(".ALP/package.json"), "{listing}");
+        assert!(listing.contains("2023-11-14"), "{listing}");
+    }
+    for file in built.iter().step_by(2) {
+        let root = TempDir::new("fmt-build-root");
+        ok(alp(root.path()).arg("install").arg(file));
+        assert_tree_installed(root.path());
+    }
+    let e = fails(Command::new(bin()).arg("build").arg(&src).args(["--format", "rar"]), 2);
+    assert!(e.contains("zst"), "{e}");
+}
+
+#[test]
+fn index_finds_archives_by_content_and_records_arch() {
+    let repo = TempDir::new("fmt-index");
+    let work = TempDir::new("fmt-index-src");
+    for (arch, body) in [("x86_64", "amd"), ("aarch64", "arm")] {
+        let src = work.join(arch);
+        std::fs::create_dir_all(src.join(".ALP")).unwrap();
+        std::fs::create_dir_all(src.join("usr/bin")).unwrap();
+        std::fs::write(src.join(".ALP/package.json"), format!(r#"{{"name":"hello","version":"1.0","arch":"{arch}"}}"#))
+            .unwrap();
+        std::fs::write(src.join("usr/bin/hello"), body).unwrap();
+        ok(Command::new(bin()).arg("build").arg(&src).arg("-o").arg(repo.path()));
+    }
+    std::fs::write(repo.join("README.txt"), "not a package").unwrap();
+    ok(Command::new(bin()).arg("index").arg(repo.path()));
+    let idx = std::fs::read_to_string(repo.join("index.json")).unwrap();
+    assert!(idx.contains("hello-1.0-x86_64.tar.zst") && idx.contains("hello-1.0-aarch64.tar.zst"), "{idx}");
+    assert!(idx.contains(r#""arch":"aarch64""#), "{idx}");
+    // The resolver takes this binary's arch, or the one --arch names.
+    let root = TempDir::new("fmt-arch-root");
+    ok(alp_repo(root.path(), repo.path()).args(["install", "hello"]));
+    let native = if std::env::consts::ARCH == "aarch64" { "arm" } else { "amd" };
+    assert_eq!(std::fs::read_to_string(root.join("usr/bin/hello")).unwrap(), native);
+    let root = TempDir::new("fmt-arch-root2");
+    ok(alp_repo(root.path(), repo.path()).args(["--arch", "aarch64", "install", "hello"]));
+    assert_eq!(std::fs::read_to_string(root.join("usr/bin/hello")).unwrap(), "arm");
+}
+
+#[test]
+fn a_package_for_another_arch_only_says_so() {
+    let repo = TempDir::new("fmt-arch-only");
+    let src = TempDir::new("fmt-arch-only-src");
+    let other = if std::env::consts::ARCH == "aarch64" { "x86_64" } else { "aarch64" };
+    std::fs::create_dir_all(src.join(".ALP")).unwrap();
+    std::fs::write(src.join(".ALP/package.json"), format!(r#"{{"name":"hello","version":"1.0","arch":"{other}"}}"#))
+        .unwrap();
+    std::fs::create_dir_all(src.join("usr")).unwrap();
+    std::fs::write(src.join("usr/hello"), "x").unwrap();
+    ok(Command::new(bin()).arg("build").arg(src.path()).arg("-o").arg(repo.path()));
+    ok(Command::new(bin()).arg("index").arg(repo.path()));
+    let root = TempDir::new("fmt-arch-only-root");
+    let e = fails(alp_repo(root.path(), repo.path()).args(["install", "hello"]), 3);
+    assert!(e.contains(&format!("hello 1.0 exists for {other} only")), "{e}");
+    let e = fails(alp_repo(root.path(), repo.path()).args(["--arch", "sparc", "install", "hello"]), 2);
+    assert!(e.contains("unknown arch 'sparc'"), "{e}");
+    // An index naming an arch alp does not know is refused, naming the entry.
+    let mut text = std::fs::read_to_string(repo.join("index.json")).unwrap();
+    text = text.replace(&format!("\"arch\":\"{other}\""), "\"arch\":\"mips\"");
+    std::fs::write(repo.join("index.json"), text).unwrap();
+    let e = fails(alp_repo(root.path(), repo.path()).args(["install", "hello"]), 6);
+    assert!(e.contains("unknown arch 'mips'"), "{e}");
+}
+
+/// A release tarball as projects publish them: everything under one top directory.
+fn release_tree(work: &Path) -> PathBuf {
+    let top = work.join("rg-14.1.1-x86_64-unknown-linux-musl");
+    std::fs::create_dir_all(top.join("doc")).unwrap();
+    std::fs::write(top.join("rg"), "\x7fELF fake ripgrep").unwrap();
+    std::fs::set_permissions(top.join("rg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(top.join("doc/rg.1"), ".TH RG 1").unwrap();
+    std::fs::write(top.join("COPYING"), "MIT").unwrap();
+    top
+}
+
+#[test]
+fn upstream_assets_install_as_they_are_with_strip_prefix_and_files() {
+    let work = TempDir::new("fmt-up");
+    let assets = TempDir::new("fmt-up-assets");
+    let top = release_tree(work.path());
+    let top_name = top.file_name().unwrap().to_str().unwrap().to_string();
+    sh(Command::new("tar").args(["-czf"]).arg(assets.join("rg.tar.gz")).arg("-C").arg(work.path()).arg(&top_name));
+    sh(Command::new("zip").arg("-qr").arg(assets.join("rg.zip")).arg(&top_name).current_dir(work.path()));
+    std::fs::write(assets.join("hello-linux-amd64"), "\x7fELF\x02\x01\x01 a static binary").unwrap();
+    let repo = TempDir::new("fmt-up-repo");
+    let add = |args: &[&str]| {
+        ok(Command::new(bin()).arg("--quiet").arg("index").arg(repo.path()).args(args));
+    };
+    let url = |f: &str| assets.join(f).to_str().unwrap().to_string();
+    add(&[
+        "--add",
+        &url("rg.tar.gz"),
+        "--name",
+        "rg",
+        "--version",
+        "14.1.1",
+        "--arch",
+        "x86_64",
+        "--strip",
+        "1",
+        "--file",
+        "rg=usr/local/bin/rg",
+        "--file",
+        "doc/*.1=usr/local/share/man/man1/",
+    ]);
+    add(&["--add", &url("rg.zip"), "--name", "rgzip", "--version", "14.1.1", "--strip", "1", "--prefix", "opt/rg"]);
+    add(&[
+        "--add",
+        &url("hello-linux-amd64"),
+        "--name",
+        "hello",
+        "--version",
+        "2.0",
+        "--file",
+        "*=usr/local/bin/hello",
+    ]);
+    let idx = std::fs::read_to_string(repo.join("index.json")).unwrap();
+    for want in
+        [r#""strip":1"#, r#""prefix":"opt/rg""#, r#""dst":"usr/local/bin/rg""#, "rg.tar.gz", "hello-linux-amd64"]
+    {
+        assert!(idx.contains(want), "{want} not in {idx}");
+    }
+    let (sha, _) = sha(&assets.join("rg.tar.gz"));
+    assert!(idx.contains(&sha), "{idx}");
+    let root = TempDir::new("fmt-up-root");
+    ok(alp_repo(root.path(), repo.path()).args(["install", "rg", "rgzip", "hello"]));
+    assert_eq!(std::fs::read_to_string(root.join("usr/local/bin/rg")).unwrap(), "\x7fELF fake ripgrep");
+    assert_eq!(std::fs::metadata(root.join("usr/local/bin/rg")).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(std::fs::read_to_string(root.join("usr/local/share/man/man1/rg.1")).unwrap(), ".TH RG 1");
+    assert!(!root.join("COPYING").exists() && !root.join("usr/local/bin/COPYING").exists());
+    assert_eq!(std::fs::read_to_string(root.join("opt/rg/rg")).unwrap(), "\x7fELF fake ripgrep");
+    assert_eq!(std::fs::read_to_string(root.join("opt/rg/doc/rg.1")).unwrap(), ".TH RG 1");
+    let hello = root.join("usr/local/bin/hello");
+    assert_eq!(std::fs::read(&hello).unwrap(), b"\x7fELF\x02\x01\x01 a static binary");
+    assert_eq!(std::fs::metadata(&hello).unwrap().permissions().mode() & 0o777, 0o755);
+    // Re-indexing keeps the added entries.
+    add(&[]);
+    let again = std::fs::read_to_string(repo.join("index.json")).unwrap();
+    assert!(again.contains("hello-linux-amd64") && again.contains(r#""prefix":"opt/rg""#), "{again}");
+}
+
+#[test]
+fn placement_mistakes_are_refused_in_one_line_with_nothing_written() {
+    let work = TempDir::new("fmt-place");
+    let top = release_tree(work.path());
+    let top_name = top.file_name().unwrap().to_str().unwrap().to_string();
+    let repo = TempDir::new("fmt-place-repo");
+    sh(Command::new("tar").args(["-czf"]).arg(repo.join("rg.tgz")).arg("-C").arg(work.path()).arg(&top_name));
+    let cases: &[(&str, i32, &str)] = &[
+        (r#""files":[{"src":"nothing*","dst":"usr/bin/x"}],"strip":1"#, 6, "matches nothing"),
+        (r#""files":[{"src":"*","dst":"usr/bin/"}],"strip":1"#, 6, "matches more than one member"),
+        (r#""files":[{"src":"rg","dst":"../../etc/rg"}],"strip":1"#, 6, "must be a relative path inside the root"),
+        (r#""files":[{"src":"rg","dst":"/usr/bin/rg"}],"strip":1"#, 6, "must be a relative path inside the root"),
+        (r#""strip":2"#, 6, "strip 2 leaves nothing of member"),
+        (r#""prefix":"../up""#, 6, "must be a relative path inside the root"),
+        (r#""files":[{"src":"rg","dst":"usr/bin/rg","mode":"9"}],"strip":1"#, 6, "not an octal mode"),
+    ];
+    for (extra, code, needle) in cases {
+        index(repo.path(), &[entry(repo.path(), "rg", "1", "rg.tgz", extra)]);
+        let root = TempDir::new("fmt-place-root");
+        let e = fails(alp_repo(root.path(), repo.path()).args(["install", "rg"]), *code);
+        assert!(e.contains(needle), "{extra}: expected '{needle}' in {e}");
+        assert_eq!(e.lines().filter(|l| l.starts_with("alp: error:")).count(), 1, "{e}");
+        let left: Vec<String> =
+            snapshot(root.path()).into_iter().map(|f| f.0).filter(|p| !p.starts_with("var/")).collect();
+        assert!(left.is_empty(), "{extra}: left {left:?}");
+    }
+    // A raw file needs exactly one `files` entry.
+    std::fs::write(repo.join("bin"), "\x7fELF raw").unwrap();
+    index(repo.path(), &[entry(repo.path(), "raw", "1", "bin", "")]);
+    let root = TempDir::new("fmt-place-raw");
+    let e = fails(alp_repo(root.path(), repo.path()).args(["install", "raw"]), 6);
+    assert!(e.contains("exactly one 'files' entry"), "{e}");
+    // `index --add` checks the placement against the asset before writing anything.
+    let before = std::fs::read(repo.join("index.json")).unwrap();
+    let e = fails(
+        Command::new(bin())
+            .arg("index")
+            .arg(repo.path())
+            .args(["--add", repo.join("rg.tgz").to_str().unwrap()])
+            .args(["--name", "rg", "--version", "1", "--strip", "1", "--file", "nope=usr/bin/nope"]),
+        6,
+    );
+    assert!(e.contains("matches nothing"), "{e}");
+    assert_eq!(std::fs::read(repo.join("index.json")).unwrap(), before);
+}
+
+#[test]
+fn sparse_files_from_gnu_tar_install_with_their_holes_as_zeros() {
+    let work = TempDir::new("fmt-sparse");
+    let src = work.join("src");
+    std::fs::create_dir_all(src.join("usr/share")).unwrap();
+    let f = src.join("usr/share/sparse");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::File::create(&f).unwrap();
+        file.write_all(b"head").unwrap();
+        file.seek(SeekFrom::Start(3 << 20)).unwrap();
+        file.write_all(b"middle").unwrap();
+        file.set_len(8 << 20).unwrap();
+    }
+    let want = std::fs::read(&f).unwrap();
+    let repo = TempDir::new("fmt-sparse-repo");
+    let mut entries = Vec::new();
+    // GNU's own sparse format ('S' members) and the PAX 1.0 one (`--format=posix`).
+    for (name, format) in [("sgnu", "--format=gnu"), ("spax", "--format=posix")] {
+        let file = format!("{name}.tar.zst");
+        sh(Command::new("tar")
+            .args(["-S", format, "--zstd", "-cf"])
+            .arg(repo.join(&file))
+            .arg("-C")
+            .arg(&src)
+            .arg("usr"));
+        entries.push(entry(repo.path(), name, "1", &file, ""));
+    }
+    index(repo.path(), &entries);
+    for name in ["sgnu", "spax"] {
+        let root = TempDir::new("fmt-sparse-root");
+        ok(alp_repo(root.path(), repo.path()).args(["install", name]));
+        let got = std::fs::read(root.join("usr/share/sparse")).unwrap();
+        assert!(got == want, "{name}: {} bytes, expected {}", got.len(), want.len());
+    }
+}
