@@ -214,3 +214,53 @@ fn a_big_index_on_a_slow_link_gets_time_for_its_length() {
         "update",
     ]));
 }
+
+/// Many hosts whose mirror answers 503 all at once must not come back in waves: each wait is
+/// drawn between zero and the backoff step (full jitter), so the retries of eight processes
+/// that failed together spread out instead of landing in three tight clusters.
+#[test]
+fn retries_of_many_processes_are_spread_by_jitter() {
+    let s = setup();
+    s.server.set("/index.json", Behaviour::Status(503));
+    let earlier = s.server.hits("/index.json") as usize;
+    let fresh: Vec<TempDir> = (0..8).map(|_| TempDir::new("jroot")).collect();
+    let children: Vec<_> = fresh
+        .iter()
+        .map(|root| {
+            alp(root.path())
+                .env("ALP_RETRIES", "3")
+                .args(["--repo", &s.server.url(), "--allow-untrusted", "update"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        assert!(stderr(&o).contains("HTTP 503 after 4 attempts"), "{}", stderr(&o));
+    }
+    let times = s.server.times("/index.json").split_off(earlier);
+    assert_eq!(times.len(), 32, "8 processes x 4 attempts");
+    let first = *times.iter().min().unwrap();
+    // The 24 retries in 50 ms buckets: in lockstep they would fill about three.
+    let buckets: std::collections::HashSet<u128> =
+        times.iter().map(|t| t.duration_since(first).as_millis() / 50).filter(|b| *b > 1).collect();
+    assert!(buckets.len() >= 10, "retries in lockstep: buckets {buckets:?}");
+}
+
+/// A 503 with `Retry-After: 2` is obeyed: the next attempt comes two seconds later, not after
+/// the first backoff step (at most half a second).
+#[test]
+fn retry_after_is_honoured() {
+    let s = setup();
+    s.server.set("/index.json", Behaviour::RetryAfter(1, 2));
+    let earlier = s.server.hits("/index.json") as usize;
+    let fresh = TempDir::new("raroot");
+    ok(alp(fresh.path()).args(["--repo", &s.server.url(), "--allow-untrusted", "update"]));
+    let times = s.server.times("/index.json").split_off(earlier);
+    assert_eq!(times.len(), 2, "{times:?}");
+    let gap = times[1].duration_since(times[0]);
+    assert!(gap >= Duration::from_millis(1950) && gap < Duration::from_secs(4), "second attempt after {gap:?}");
+}

@@ -135,12 +135,15 @@ pub enum Behaviour {
     Throttle(usize),
     /// Serve the file with `Transfer-Encoding: chunked`, in chunks of this many bytes.
     Chunked(usize),
+    /// Answer 503 with `Retry-After: SECS` this many times, then serve normally.
+    RetryAfter(u32, u64),
 }
 
 #[derive(Default)]
 struct State {
     rules: HashMap<String, Behaviour>,
     hits: HashMap<String, u32>,
+    times: HashMap<String, Vec<std::time::Instant>>,
     total: u64,
 }
 
@@ -187,6 +190,11 @@ impl Server {
         *self.state.lock().unwrap().hits.get(path).unwrap_or(&0)
     }
 
+    /// When each request for `path` arrived.
+    pub fn times(&self, path: &str) -> Vec<std::time::Instant> {
+        self.state.lock().unwrap().times.get(path).cloned().unwrap_or_default()
+    }
+
     /// All requests so far.
     pub fn total(&self) -> u64 {
         self.state.lock().unwrap().total
@@ -211,17 +219,20 @@ fn serve(mut conn: TcpStream, dir: &Path, st: &Mutex<State>) -> std::io::Result<
     let rule = {
         let mut s = st.lock().unwrap();
         *s.hits.entry(path.clone()).or_default() += 1;
+        s.times.entry(path.clone()).or_default().push(std::time::Instant::now());
         s.total += 1;
         let rule = s.rules.get(&path).cloned();
-        if let Some(Behaviour::FailTimes(n, code)) = rule {
-            if n > 0 {
+        match rule {
+            Some(Behaviour::FailTimes(n, code)) if n > 0 => {
                 s.rules.insert(path.clone(), Behaviour::FailTimes(n - 1, code));
                 Some(Behaviour::Status(code))
-            } else {
-                None
             }
-        } else {
-            rule
+            Some(Behaviour::RetryAfter(n, secs)) if n > 0 => {
+                s.rules.insert(path.clone(), Behaviour::RetryAfter(n - 1, secs));
+                Some(Behaviour::RetryAfter(n, secs))
+            }
+            Some(Behaviour::FailTimes(..) | Behaviour::RetryAfter(..)) => None,
+            rule => rule,
         }
     };
     let respond = |conn: &mut TcpStream, status: u16, extra: &str, body: &[u8]| -> std::io::Result<()> {
@@ -230,6 +241,9 @@ fn serve(mut conn: TcpStream, dir: &Path, st: &Mutex<State>) -> std::io::Result<
     };
     match rule {
         Some(Behaviour::Status(code)) => return respond(&mut conn, code, "", b"no"),
+        Some(Behaviour::RetryAfter(_, secs)) => {
+            return respond(&mut conn, 503, &format!("Retry-After: {secs}\r\n"), b"busy");
+        }
         Some(Behaviour::Stall(d)) => {
             std::thread::sleep(d);
             return Ok(());
