@@ -69,6 +69,7 @@ pub enum Command {
     CertScan(CertScan),
     Stats(Stats),
     Doctor(Doctor),
+    Fix(Fix),
     Clean(Clean),
     Config(ConfigCmd),
     InstallLocal(InstallLocal),
@@ -140,6 +141,9 @@ pub struct CertCreate {
     /// do not encrypt the secret key
     #[argh(switch)]
     pub unencrypted: bool,
+    /// replace an existing key or signature
+    #[argh(switch)]
+    pub force: bool,
     /// repository directory whose index.json to sign
     #[argh(positional)]
     pub dir: Option<String>,
@@ -163,6 +167,11 @@ pub struct Stats {}
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "doctor")]
 pub struct Doctor {}
+
+/// finish an interrupted change and apply every fix doctor suggests
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "fix")]
+pub struct Fix {}
 
 /// empty the download cache (--all: kept indexes too)
 #[derive(FromArgs, Debug)]
@@ -340,6 +349,9 @@ pub struct Index {
     /// sign index.json with this secret key as it is written
     #[argh(option)]
     pub sign: Option<String>,
+    /// remove a signature left from before when indexing without --sign
+    #[argh(switch)]
+    pub force: bool,
     /// repository directory
     #[argh(positional)]
     pub dir: String,

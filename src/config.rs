@@ -47,6 +47,10 @@ impl Paths {
     pub fn lock(&self) -> PathBuf {
         self.root.join("var/lib/alp/lock")
     }
+    /// Present only while a transaction stages (`db::staging`).
+    pub fn staging_record(&self) -> PathBuf {
+        self.root.join("var/lib/alp/staging")
+    }
     /// Kept hook scripts and legacy remove scripts, per package.
     pub fn scripts(&self, package: &str) -> PathBuf {
         self.root.join("var/lib/alp/scripts").join(package)

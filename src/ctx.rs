@@ -69,7 +69,9 @@ impl Ctx {
     }
 
     /// Takes the root's lock (waiting, with a message) and finishes any interrupted commit.
+    /// From here on SIGINT, SIGTERM and SIGHUP stop the change cleanly (`interrupt`).
     pub fn lock(&self) -> Result<lock::Lock> {
+        crate::interrupt::catch();
         let l = lock::acquire(&self.paths, self.quiet)?;
         if journal::recover(&self.paths)? {
             crate::ui::status("alp: completed a commit that an earlier run left unfinished");

@@ -23,6 +23,8 @@ pub enum Kind {
     Conflict,
     /// `doctor` found problems.
     Problems,
+    /// SIGINT, SIGTERM or SIGHUP stopped a change (exit 128 + the signal, from its `Cause`).
+    Interrupted,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::BadInput => 6,
             Kind::Conflict => 7,
             Kind::Problems => 8,
+            Kind::Interrupted => 130,
         }
     }
 }
@@ -51,6 +54,8 @@ pub enum Cause {
     /// The other end could not be reached or did not answer usefully: connection refused or
     /// reset, a timeout, HTTP 5xx. The kind of failure a mirror or a cached copy can cover.
     Unreachable,
+    /// This signal asked alp to stop.
+    Signal(i32),
 }
 
 #[derive(Debug)]
@@ -74,6 +79,16 @@ impl Error {
     /// Adds what we were doing in front of the message: "installing hello: …".
     pub fn context(self, what: impl fmt::Display) -> Error {
         Error { msg: format!("{what}: {}", self.msg), ..self }
+    }
+}
+
+impl Error {
+    /// The exit code for this error: the kind's, or 128 + N for a stop by signal N.
+    pub fn exit_code(&self) -> i32 {
+        match self.cause {
+            Cause::Signal(sig) => 128 + sig,
+            _ => self.kind.exit_code(),
+        }
     }
 }
 

@@ -16,13 +16,19 @@ pub fn staging_path(target: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one:
 /// temp file beside it, fsync, rename, fsync the directory.
+///
+/// On any failure (a full disk, most often) the temp file is removed again: the directory is
+/// left exactly as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = staging_path(path);
-    let mut f = File::create(&tmp).at("creating", &tmp)?;
-    f.write_all(bytes).at("writing", &tmp)?;
-    f.sync_all().at("syncing", &tmp)?;
-    drop(f);
-    fs::rename(&tmp, path).at("renaming into place", path)?;
+    let written = File::create(&tmp).at("creating", &tmp).and_then(|mut f| {
+        f.write_all(bytes).at("writing", &tmp)?;
+        f.sync_all().at("syncing", &tmp)
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path).at("renaming into place", path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     // A bare file name's parent is the empty path: that is the current directory.
     sync_dir(path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
 }

@@ -9,9 +9,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match run(&args) {
         Ok(code) => code,
+        // A stop by signal is not an error: one plain line says what became of the change.
+        Err(e) if e.kind == error::Kind::Interrupted => {
+            eprintln!("alp: {}", e.msg);
+            e.exit_code()
+        }
         Err(e) => {
             ui::error(&e.msg);
-            e.kind.exit_code()
+            e.exit_code()
         }
     };
     log::flush();

@@ -7,6 +7,7 @@
 
 use crate::ctx::Ctx;
 use crate::db::journal::{self, Journal};
+use crate::db::staging::Record;
 use crate::db::state::{Db, Installed};
 use crate::error::{self, Result};
 use crate::fetch::cache::flight::{self, Flight, Turn};
@@ -18,7 +19,7 @@ use crate::repo::Candidate;
 use crate::repo::index::Package;
 use crate::unpack::{self, Claims, Options, Staged};
 use crate::verify::digest::HashingReader;
-use crate::{fsutil, hooks, timefmt, ui};
+use crate::{fsutil, hooks, interrupt, timefmt, ui, world};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
@@ -47,9 +48,12 @@ pub struct Install {
 pub struct Plan {
     pub installs: Vec<Install>,
     pub removes: Vec<String>,
+    /// The requests and pins the world file gains or loses, committed with the rest.
+    pub world: world::Change,
 }
 
 impl Plan {
+    /// Nothing to install or remove (the world file may still change).
     pub fn is_empty(&self) -> bool {
         self.installs.is_empty() && self.removes.is_empty()
     }
@@ -79,8 +83,15 @@ pub struct Outcome {
 }
 
 /// Runs the transaction. The caller holds the lock.
+///
+/// Before the first staged byte, a staging record (`db::staging`) says where staging goes;
+/// until the journal is durable, a failure, a stop request or a kill leaves nothing behind
+/// (this run removes what it staged; a killed run's leftovers go at the next command). From
+/// the journal on, the change is finished whatever happens, and a stop request is honoured
+/// after it.
 pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
     ctx.config()?; // read before anything changes, so nothing after the commit can fail on it
+    interrupt::check()?;
     let mut db = Db::load(&ctx.paths)?;
     let mut outcome = Outcome::default();
     for name in &plan.removes {
@@ -99,25 +110,35 @@ pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
         .collect();
     let owners = db.owners().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let claims = Claims::new(owners, replacing);
-    let mut staged = stage_all(ctx, &plan.installs, &claims)?;
-
-    let result = build_commit(ctx, &mut db, plan, &staged);
-    let journal = match result {
-        Ok(j) => j,
+    let record = Record::begin(&ctx.paths)?;
+    let mut staged = match stage_all(ctx, &plan.installs, &claims, &record) {
+        Ok(s) => s,
         Err(e) => {
-            staged.iter_mut().for_each(|s| s.discard(&ctx.paths.root));
+            let _ = record.close();
             return Err(e);
         }
     };
-    let write_db = fsutil::write_atomic(&journal::staged_db(&ctx.paths), db.to_json().as_bytes());
-    if let Err(e) = write_db.and_then(|()| journal.commit(&ctx.paths)) {
-        // Without a journal on disk nothing was renamed: put things back as they were.
+    let journal = match prepare_commit(ctx, &mut db, plan, &staged) {
+        Ok(j) => j,
+        Err(e) => {
+            staged.iter_mut().for_each(|s| s.discard(&ctx.paths.root));
+            remove_staged_records(ctx);
+            let _ = record.close();
+            return Err(e);
+        }
+    };
+    crate::failpoint::hit("before-journal");
+    if let Err(e) = journal.commit(&ctx.paths, record) {
+        // Without a journal on disk nothing was renamed: put things back as they were (a
+        // journal that is there finishes at the next command).
         if !ctx.paths.journal().exists() {
             staged.iter_mut().for_each(|s| s.discard(&ctx.paths.root));
-            let _ = fsutil::remove_if_exists(&journal::staged_db(&ctx.paths));
+            remove_staged_records(ctx);
+            let _ = fsutil::remove_if_exists(&ctx.paths.staging_record());
         }
         return Err(e);
     }
+    crate::failpoint::hit("after-commit");
     for inst in &plan.installs {
         crate::log::info(&match &inst.replaces {
             Some(old) => format!("upgraded {} {old} -> {}", inst.pkg.name, inst.pkg.version),
@@ -127,17 +148,68 @@ pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
     for name in &plan.removes {
         crate::log::info(&format!("removed {name}"));
     }
-    for inst in &plan.installs {
-        if let Some(p) = db.packages.get(&inst.pkg.name)
-            && let Err(e) = run_hook(ctx, p, "install", &p.meta.version)
-        {
+    if let Some(sig) = interrupt::requested() {
+        // Asked to stop while the commit ran: it is finished; the hooks are not run.
+        return Err(error::Error::new(
+            error::Kind::Interrupted,
+            "interrupted during the commit, which was completed; install hooks were not run",
+        )
+        .because(error::Cause::Signal(sig)));
+    }
+    run_install_hooks(ctx, &mut db, plan.installs.iter().map(|i| i.pkg.name.as_str()), &mut outcome)?;
+    let cache = Cache::new(&ctx.paths.cache);
+    cache.trim(ctx.config()?.cache_size.saturating_mul(1 << 20));
+    Ok(outcome)
+}
+
+/// The journal of the commit, with the new database and world file written to their
+/// staging names beside the real ones (renamed into place by the journal, with the files).
+fn prepare_commit(ctx: &Ctx, db: &mut Db, plan: &Plan, staged: &[Staged]) -> Result<Journal> {
+    let mut journal = build_commit(ctx, db, plan, staged)?;
+    if !plan.world.is_empty() {
+        let text = plan.world.apply_to(&ctx.paths)?;
+        let world = ctx.paths.world();
+        fsutil::ensure_dir(&ctx.paths.etc())?;
+        fsutil::write_atomic(&fsutil::staging_path(&world), text.as_bytes())?;
+        let rel = |p: &std::path::Path| p.strip_prefix(&ctx.paths.root).unwrap_or(p).to_string_lossy().into_owned();
+        journal.renames.push((rel(&fsutil::staging_path(&world)), rel(&world)));
+    }
+    fsutil::ensure_dir(&ctx.paths.state())?;
+    fsutil::write_atomic(&journal::staged_db(&ctx.paths), db.to_json().as_bytes())?;
+    Ok(journal)
+}
+
+/// Removes the staged database and world file of a commit that did not happen.
+fn remove_staged_records(ctx: &Ctx) {
+    let _ = fsutil::remove_if_exists(&journal::staged_db(&ctx.paths));
+    let _ = fsutil::remove_if_exists(&fsutil::staging_path(&ctx.paths.world()));
+}
+
+/// Runs the install hooks of `names` (committed already). A package whose hook fails is
+/// marked in the database (`hook_failed`), so `installed`, `info` and `doctor` show it and
+/// `alp fix` runs the hook again; one whose hook now succeeds loses the mark.
+pub fn run_install_hooks<'a>(
+    ctx: &Ctx,
+    db: &mut Db,
+    names: impl Iterator<Item = &'a str>,
+    outcome: &mut Outcome,
+) -> Result<()> {
+    let mut marks_changed = false;
+    for name in names {
+        let Some(p) = db.packages.get_mut(name) else { continue };
+        let result = run_hook(ctx, p, "install", &p.meta.version);
+        let mark = result.is_err().then(|| "install".to_string());
+        marks_changed |= p.hook_failed != mark;
+        p.hook_failed = mark;
+        if let Err(e) = result {
             crate::log::error(&e.msg);
             outcome.hook_errors.push(e.context("the files are installed, but"));
         }
     }
-    let cache = Cache::new(&ctx.paths.cache);
-    cache.trim(ctx.config()?.cache_size.saturating_mul(1 << 20));
-    Ok(outcome)
+    if marks_changed {
+        db.save(&ctx.paths)?;
+    }
+    Ok(())
 }
 
 fn run_hook(ctx: &Ctx, p: &Installed, hook: &str, version: &str) -> Result<()> {
@@ -154,7 +226,7 @@ fn run_hook(ctx: &Ctx, p: &Installed, hook: &str, version: &str) -> Result<()> {
 /// An archive another process is already fetching into the shared cache is put off until
 /// the other archives are under way, then waited for: a fleet starting at once downloads
 /// each archive once, and still downloads different archives in parallel.
-fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Staged>> {
+fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims, record: &Record) -> Result<Vec<Staged>> {
     let workers = if ctx.config()?.parallel_install { ctx.config()?.parallel_downloads as usize } else { 1 };
     let workers = workers.clamp(1, installs.len().max(1));
     let cache = Cache::new(&ctx.paths.cache);
@@ -182,7 +254,7 @@ fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims) -> Result<Vec<Sta
                             None => break,
                         }
                     };
-                    let r = match stage_one(ctx, &cache, &installs[i], claims, &progress, wait) {
+                    let r = match stage_one(ctx, &cache, &installs[i], claims, record, &progress, wait) {
                         Ok(None) => {
                             put_off.lock().unwrap_or_else(|p| p.into_inner()).push(i);
                             continue;
@@ -245,6 +317,7 @@ fn stage_one(
     cache: &Cache,
     inst: &Install,
     claims: &Claims,
+    record: &Record,
     progress: &Progress,
     wait: bool,
 ) -> Result<Option<Staged>> {
@@ -252,7 +325,7 @@ fn stage_one(
     loop {
         let Some(src) = open_source(ctx, cache, inst, wait || repaired)? else { return Ok(None) };
         let cached = src.cached;
-        match stage_from(ctx, inst, claims, progress, src) {
+        match stage_from(ctx, inst, claims, record, progress, src) {
             Err(e) if cached && !repaired && matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) => {
                 cache.remove(&inst.pkg.sha256);
                 ui::warn(&format!(
@@ -339,7 +412,14 @@ fn open_source(ctx: &Ctx, cache: &Cache, inst: &Install, wait: bool) -> Result<O
 /// Streams `src` through the digest into the unpacker; keeps the result only if the digest
 /// and size match the index. Bytes that arrived but differ are an integrity error naming both
 /// digests; a connection that closed early is a network error.
-fn stage_from(ctx: &Ctx, inst: &Install, claims: &Claims, progress: &Progress, src: Source) -> Result<Staged> {
+fn stage_from(
+    ctx: &Ctx,
+    inst: &Install,
+    claims: &Claims,
+    record: &Record,
+    progress: &Progress,
+    src: Source,
+) -> Result<Staged> {
     let pkg = &inst.pkg;
     let label = pkg.id();
     let root = &ctx.paths.root;
@@ -348,7 +428,11 @@ fn stage_from(ctx: &Ctx, inst: &Install, claims: &Claims, progress: &Progress, s
         Origin::Local(_) => None,
     };
     let archive_size = expect.map_or(u64::MAX, |e| e.1);
-    let opts = Options { allow_setuid: ctx.allow_setuid, max_bytes: size_cap(pkg, archive_size.min(1 << 40)) };
+    let opts = Options {
+        allow_setuid: ctx.allow_setuid,
+        max_bytes: size_cap(pkg, archive_size.min(1 << 40)),
+        record: Some(record),
+    };
     let mut hashing = HashingReader::new(src.reader, archive_size, src.tee);
     if !src.cached {
         hashing = hashing.with_progress(progress.counter());
@@ -449,6 +533,7 @@ fn build_commit(ctx: &Ctx, db: &mut Db, plan: &Plan, staged: &[Staged]) -> Resul
             dirs,
             hooks: st.hooks.iter().map(|h| h.0.clone()).collect(),
             size: st.size,
+            hook_failed: None,
         };
         db.packages.insert(inst.pkg.name.clone(), record);
     }

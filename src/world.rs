@@ -19,13 +19,34 @@ pub fn read(paths: &Paths) -> Result<Vec<Req>> {
         .collect()
 }
 
-/// Adds requests (replacing any for the same name) and drops removed names.
+/// A change to the world file, made as part of a transaction's commit.
+#[derive(Debug, Default, Clone)]
+pub struct Change {
+    /// Requests to add, replacing any for the same name.
+    pub add: Vec<Req>,
+    /// Names whose requests go.
+    pub drop: Vec<String>,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.drop.is_empty()
+    }
+
+    /// The world file's text after this change.
+    pub fn apply_to(&self, paths: &Paths) -> Result<String> {
+        let mut world = read(paths)?;
+        world.retain(|r| !self.drop.contains(&r.name) && !self.add.iter().any(|a| a.name == r.name));
+        world.extend(self.add.iter().cloned());
+        world.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(world.iter().map(|r| format!("{r}\n")).collect())
+    }
+}
+
+/// Adds requests (replacing any for the same name) and drops removed names, on its own: for
+/// changes with no transaction around them (nothing to install, a migration).
 pub fn update(paths: &Paths, add: &[Req], drop: &[String]) -> Result<()> {
-    let mut world = read(paths)?;
-    world.retain(|r| !drop.contains(&r.name) && !add.iter().any(|a| a.name == r.name));
-    world.extend(add.iter().cloned());
-    world.sort_by(|a, b| a.name.cmp(&b.name));
-    let text: String = world.iter().map(|r| format!("{r}\n")).collect();
+    let text = Change { add: add.to_vec(), drop: drop.to_vec() }.apply_to(paths)?;
     fsutil::ensure_dir(&paths.etc())?;
     fsutil::write_atomic(&paths.world(), text.as_bytes())
 }

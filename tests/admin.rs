@@ -108,7 +108,7 @@ fn doctor_finds_a_modified_file() {
     std::fs::write(s.root.join("usr/share/hello/README"), "tampered\n").unwrap();
     let (human, json) = doctor_fails(s.root.path());
     assert!(human.contains("usr/share/hello/README [hello]: its content changed"), "{human}");
-    assert!(human.contains("fix: alp remove hello && alp install hello"), "{human}");
+    assert!(human.contains("fix: alp fix (puts the files back: alp install --reinstall hello)"), "{human}");
     assert!(json.contains(r#""check":"modified""#) && json.contains(r#""package":"hello""#), "{json}");
 }
 
@@ -127,7 +127,7 @@ fn doctor_finds_a_leftover_staging_file() {
     let leftover = s.root.join("usr/bin/.alp-new.hello");
     std::fs::write(&leftover, "half written").unwrap();
     let (human, json) = doctor_fails(s.root.path());
-    assert!(human.contains(&format!("fix: rm -f {}", leftover.display())), "{human}");
+    assert!(human.contains(&format!("fix: alp fix (removes it; or rm -f {})", leftover.display())), "{human}");
     assert!(json.contains(r#""check":"staging""#), "{json}");
     std::fs::remove_file(&leftover).unwrap();
     ok(alp(s.root.path()).arg("doctor"));
@@ -140,7 +140,8 @@ fn doctor_finds_mode_changes_missing_dependencies_and_an_unfinished_journal() {
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o777)).unwrap();
     let (human, _) = doctor_fails(s.root.path());
     assert!(
-        human.contains("mode is 777, installed as 755") && human.contains(&format!("fix: chmod 755 {}", bin.display())),
+        human.contains("mode is 777, installed as 755")
+            && human.contains(&format!("fix: alp fix (or chmod 755 {})", bin.display())),
         "{human}"
     );
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -156,11 +157,10 @@ fn doctor_finds_mode_changes_missing_dependencies_and_an_unfinished_journal() {
     );
     ok(alp(s.root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
 
+    // An unfinished commit is finished by any command that can take the lock, doctor too.
     std::fs::write(s.root.join("var/lib/alp/journal"), r#"{"renames":[],"removes":[],"rmdirs":[]}"#).unwrap();
-    let (human, _) = doctor_fails(s.root.path());
-    assert!(human.contains("journal") && human.contains("fix: alp clean"), "{human}");
-    ok(alp(s.root.path()).arg("clean"));
     ok(alp(s.root.path()).arg("doctor"));
+    assert!(!s.root.join("var/lib/alp/journal").exists());
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn doctor_reports_a_cache_over_its_cap_and_clean_fixes_it() {
     let s = installed_hello();
     ok(alp(s.root.path()).args(["config", "set", "cache_size", "0"]));
     let (human, json) = doctor_fails(s.root.path());
-    assert!(human.contains("over its cap") && human.contains("fix: alp clean"), "{human}");
+    assert!(human.contains("over its cap") && human.contains("fix: alp fix (or alp clean)"), "{human}");
     assert!(json.contains(r#""check":"cache""#), "{json}");
     let doc = ok(alp(s.root.path()).args(["--json", "clean"]));
     assert_eq!(json_number(&doc, "archives"), 1, "{doc}");

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// `<name>-<version>[-<arch>].tar.zst` (or `--format gz|xz`), metadata first so readers
 /// find it without reading on. Entries are sorted, owned by root and dated
 /// `SOURCE_DATE_EPOCH`, so the same tree gives the same bytes.
-pub fn build(_ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
+pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
     let format = match args.format.as_deref() {
         None => Format::TarZst,
         Some(f) => Format::parse(f)
@@ -25,6 +25,10 @@ pub fn build(_ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
     let dir = Path::new(&args.dir);
     let out_dir = PathBuf::from(args.output.as_deref().unwrap_or("."));
     if crate::legacy::compile::is_old_layout(dir) {
+        if ctx.simulate {
+            println!("would build a package from the old layout in {} into {}", dir.display(), out_dir.display());
+            return Ok(0);
+        }
         let out = crate::legacy::compile::build_old_layout(dir, &out_dir, format)?;
         ui::status(&format!("built {} from the old layout (README.md, alp.sh, alp_u.sh)", out.display()));
         return Ok(0);
@@ -39,9 +43,13 @@ pub fn build(_ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
     })?;
     let v = json::parse(&text, &meta_path.display().to_string())?;
     let pkg = Package::from_json(&v, &meta_path.display().to_string(), true)?;
-    fsutil::ensure_dir(&out_dir)?;
     let arch = if pkg.arch.is_empty() { String::new() } else { format!("-{}", pkg.arch) };
     let out = out_dir.join(format!("{}-{}{arch}{}", pkg.name, pkg.version, format.extension()));
+    if ctx.simulate {
+        println!("would build {}", out.display());
+        return Ok(0);
+    }
+    fsutil::ensure_dir(&out_dir)?;
     let mut files = Vec::new();
     walk(dir, Path::new(""), &mut files)?;
     files.retain(|p| !p.starts_with(".ALP"));
@@ -103,6 +111,21 @@ pub fn index(ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
     let old = fs::read_to_string(&index_path).ok().and_then(|t| Index::parse(&t, "index.json").ok());
     let mut packages = Vec::new();
     let mut added = None;
+    let signature = crate::cmd::trust::minisig_path(&index_path);
+    if args.sign.is_none() && signature.exists() && !args.force {
+        return Err(error::usage(format!(
+            "{} is signed: indexing without --sign would leave {} stale and every client refusing the index; pass --sign KEY, or --force to remove the signature",
+            dir.display(),
+            signature.display()
+        )));
+    }
+    // The key is loaded and unlocked before anything is written: a wrong password changes
+    // nothing.
+    let signer = args.sign.as_ref().map(|k| crate::cmd::trust::Signer::unlock(Path::new(k))).transpose()?;
+    if ctx.simulate && args.add.is_some() {
+        println!("would fetch {} and add it to {}", args.add.as_deref().unwrap_or(""), index_path.display());
+        return Ok(0);
+    }
     if let Some(url) = &args.add {
         let pkg = add_asset(ctx, dir, url, args)?;
         added = Some((pkg.name.clone(), pkg.version.clone(), pkg.arch.clone()));
@@ -160,9 +183,47 @@ pub fn index(ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
         expires: args.expires_days.map(|d| timefmt::format(now + d * 86_400)),
         packages,
     };
-    fsutil::write_atomic(&index_path, index.to_json().as_bytes())?;
-    if let Some(key) = &args.sign {
-        crate::cmd::trust::sign_file(Path::new(key), &index_path)?;
+    let text = index.to_json();
+    if ctx.simulate {
+        let signed = if signer.is_some() { " and its signature" } else { "" };
+        println!(
+            "would write {}{signed} ({} packages, serial {})",
+            index_path.display(),
+            index.packages.len(),
+            index.serial
+        );
+        return Ok(0);
+    }
+    match signer {
+        Some(signer) => {
+            // Both written beside their final names first, then both renamed: the index and
+            // its signature change together or not at all.
+            let sig_text = signer.sign(text.as_bytes(), "index.json")?;
+            let (index_tmp, sig_tmp) = (fsutil::staging_path(&index_path), fsutil::staging_path(&signature));
+            let staged = fsutil::write_atomic(&index_tmp, text.as_bytes())
+                .and_then(|()| fsutil::write_atomic(&sig_tmp, sig_text.as_bytes()));
+            let placed = staged.and_then(|()| {
+                fs::rename(&index_tmp, &index_path).at("renaming into place", &index_path)?;
+                fs::rename(&sig_tmp, &signature).at("renaming into place", &signature)?;
+                fsutil::sync_dir(dir)
+            });
+            if let Err(e) = placed {
+                let _ = fs::remove_file(&index_tmp);
+                let _ = fs::remove_file(&sig_tmp);
+                return Err(e);
+            }
+            ui::status(&format!("signed {} with key {}", index_path.display(), signer.id()));
+        }
+        None => {
+            fsutil::write_atomic(&index_path, text.as_bytes())?;
+            if signature.exists() {
+                fsutil::remove_if_exists(&signature)?;
+                ui::warn(&format!(
+                    "removed the stale signature {} (--force): the index is unsigned now",
+                    signature.display()
+                ));
+            }
+        }
     }
     ui::status(&format!("wrote {} ({} packages, serial {})", index_path.display(), index.packages.len(), index.serial));
     Ok(0)

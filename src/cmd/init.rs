@@ -109,17 +109,15 @@ fn ensure(ctx: &Ctx, wanted: &Wanted) -> Result<()> {
                     replaces: db.packages.get(&c.pkg.name).map(|p| p.meta.version.clone()),
                 })
                 .collect();
-            let plan = Plan { installs, removes: Vec::new() };
+            let reqs: Vec<Req> = cands
+                .iter()
+                .map(|c| Req::parse(&format!("{}={}", c.pkg.name, c.pkg.version)))
+                .collect::<Result<_>>()?;
+            let plan = Plan { installs, removes: Vec::new(), world: world::Change { add: reqs, drop: Vec::new() } };
             let outcome = txn::execute(ctx, &plan)?;
             match outcome.hook_errors.into_iter().next() {
                 Some(e) => Err(e),
-                None => {
-                    let reqs: Vec<Req> = cands
-                        .iter()
-                        .map(|c| Req::parse(&format!("{}={}", c.pkg.name, c.pkg.version)))
-                        .collect::<Result<_>>()?;
-                    world::update(&ctx.paths, &reqs, &[])
-                }
+                None => Ok(()),
             }
         }
     }

@@ -59,6 +59,17 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
     }
     let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::PreferInstalled, &[])?;
+    let world_reqs: Vec<Req> = requests
+        .iter()
+        .zip(args)
+        .map(|(r, a)| {
+            if is_archive_path(a) {
+                Req { name: r.name.clone(), op: crate::version::Op::Any, version: String::new() }
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
     let plan = Plan {
         installs: steps
             .into_iter()
@@ -71,22 +82,9 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
             })
             .collect(),
         removes: Vec::new(),
+        world: world::Change { add: world_reqs, drop: Vec::new() },
     };
-    let world_reqs: Vec<Req> = requests
-        .iter()
-        .zip(args)
-        .map(|(r, a)| {
-            if is_archive_path(a) {
-                Req { name: r.name.clone(), op: crate::version::Op::Any, version: String::new() }
-            } else {
-                r.clone()
-            }
-        })
-        .collect();
     let code = run_plan(ctx, &db, &plan)?;
-    if !ctx.simulate {
-        world::update(&ctx.paths, &world_reqs, &[])?;
-    }
     if plan.installs.is_empty() && !ctx.json {
         ui::status("alp: nothing to do; everything requested is already installed");
     }
@@ -127,12 +125,12 @@ pub fn remove(ctx: &Ctx, names: &[String], cascade: bool) -> Result<i32> {
     }
     // Dependants go first, so their remove hooks still find what they use.
     removing.reverse();
-    let plan = Plan { installs: Vec::new(), removes: removing.clone() };
-    let code = run_plan(ctx, &db, &plan)?;
-    if !ctx.simulate {
-        world::update(&ctx.paths, &[], &removing)?;
-    }
-    Ok(code)
+    let plan = Plan {
+        installs: Vec::new(),
+        removes: removing.clone(),
+        world: world::Change { add: Vec::new(), drop: removing },
+    };
+    run_plan(ctx, &db, &plan)
 }
 
 pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
@@ -169,6 +167,7 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
             .map(|s| Install { pkg: s.cand.pkg.clone(), origin: Origin::Repo(Box::new(s.cand)), replaces: s.replaces })
             .collect(),
         removes: Vec::new(),
+        world: world::Change::default(),
     };
     if plan.installs.is_empty() && !ctx.json {
         ui::status("alp: everything is up to date");
@@ -193,6 +192,10 @@ fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
         return Ok(0);
     }
     if plan.is_empty() {
+        // Nothing to stage: a new request or pin for what is installed is one atomic write.
+        if !plan.world.is_empty() {
+            world::update(&ctx.paths, &plan.world.add, &plan.world.drop)?;
+        }
         if ctx.json {
             print_json(&json::object(vec![("changes", json::strings(&[]))]));
         }
@@ -208,7 +211,10 @@ fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
         for e in &outcome.hook_errors[1..] {
             ui::error(&e.msg);
         }
-        return Err(error::Error::new(error::Kind::Io, first.msg.clone()));
+        return Err(error::Error::new(
+            error::Kind::Problems,
+            format!("{}; the package is marked 'hook failed' and 'alp fix' runs the hook again", first.msg),
+        ));
     }
     Ok(0)
 }

@@ -56,7 +56,7 @@ pub fn install_local(ctx: &Ctx, file: &str) -> Result<i32> {
             )));
         }
         // The old tool's reinstall: remove (running its remove hook), then install.
-        txn::execute(ctx, &Plan { installs: Vec::new(), removes: vec![alp.meta.name.clone()] })?;
+        txn::execute(ctx, &Plan { removes: vec![alp.meta.name.clone()], ..Plan::default() })?;
         changes.push(format!("remove {}", have.meta.id()));
     }
     if ctx.config()?.check_dependencies {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod build;
+pub mod doctor;
 pub mod help;
 pub mod init;
 pub mod install;
@@ -55,7 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     // which reports it, `config`, which can set a wrong value right (`get` and `show` still
     // refuse), and `init`, whose fast path reads the database and nothing else (it reads the
     // settings when it has to install).
-    if !matches!(cli.command, Command::Init(_) | Command::Doctor(_) | Command::Config(_)) {
+    if !matches!(cli.command, Command::Init(_) | Command::Doctor(_) | Command::Fix(_) | Command::Config(_)) {
         ctx.config()?;
     }
     let result = match cli.command {
@@ -78,7 +79,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::CertCreate(a) => trust::cert_create(&ctx, &a),
         Command::CertScan(a) => trust::cert_scan(&ctx, &a),
         Command::Stats(_) => admin::stats(&ctx),
-        Command::Doctor(_) => admin::doctor(&ctx),
+        Command::Doctor(_) => doctor::doctor(&ctx),
+        Command::Fix(_) => doctor::fix(&ctx),
         Command::Clean(a) => admin::clean(&ctx, a.all),
         Command::Config(a) => admin::config(&ctx, &a.args),
         Command::InstallLocal(a) => legacy::install_local(&ctx, &a.file),

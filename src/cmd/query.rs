@@ -106,6 +106,10 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
         o.insert("repository".into(), json::string(&origin));
         o.insert("installed".into(), installed.map_or(Value::Null, |p| json::string(&p.meta.version)));
         o.insert("signed_by".into(), signer.clone().map_or(Value::Null, json::string));
+        o.insert(
+            "hook_failed".into(),
+            installed.and_then(|p| p.hook_failed.as_ref()).map_or(Value::Null, json::string),
+        );
         let dep_list = deps
             .iter()
             .map(|(d, ok)| json::object(vec![("requirement", json::string(d)), ("installed", Value::Bool(*ok))]))
@@ -133,6 +137,9 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
         Some(p) => row("Installed", &format!("{} on {}", p.meta.version, timefmt::format(p.installed_at))),
         None => row("Installed", "no"),
     }
+    if let Some(hook) = installed.and_then(|p| p.hook_failed.as_deref()) {
+        row("Hook failed", &format!("{hook} (files installed; 'alp fix' runs the hook again)"));
+    }
     if deps.is_empty() {
         row("Depends", "(nothing)");
     }
@@ -159,6 +166,7 @@ pub fn installed(ctx: &Ctx) -> Result<i32> {
                     ("size", json::number(p.size)),
                     ("files", json::number(p.files.len() as u64)),
                     ("origin", json::string(&p.origin)),
+                    ("hook_failed", p.hook_failed.as_ref().map_or(Value::Null, json::string)),
                 ])
             })
             .collect();
@@ -169,8 +177,9 @@ pub fn installed(ctx: &Ctx) -> Result<i32> {
         crate::ui::status("alp: no packages installed");
     }
     for p in db.packages.values() {
+        let mark = p.hook_failed.as_ref().map_or(String::new(), |h| format!("  [{h} hook failed]"));
         println!(
-            "{:<24} {:<12} {}  {:>9}",
+            "{:<24} {:<12} {}  {:>9}{mark}",
             p.meta.name,
             p.meta.version,
             &timefmt::format(p.installed_at)[..10],

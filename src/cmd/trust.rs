@@ -35,6 +35,10 @@ pub fn key(ctx: &Ctx, a: &crate::cli::Key) -> Result<i32> {
     let secret = PathBuf::from(a.secret.as_deref().unwrap_or(DEFAULT_SECRET));
     let public = a.public.as_ref().map_or_else(|| secret.with_extension("pub"), PathBuf::from);
     check_key_targets(&secret, &public, a.force)?;
+    if ctx.simulate {
+        println!("would write {} and {}", secret.display(), public.display());
+        return Ok(0);
+    }
     let password = if a.unencrypted { None } else { Some(new_password()?) };
     let pair = write_key_pair(&secret, &public, password)?;
     report_key_pair(ctx, &secret, &public, &pair, !a.unencrypted);
@@ -46,6 +50,10 @@ pub fn sign(ctx: &Ctx, a: &crate::cli::Sign) -> Result<i32> {
     let secret = PathBuf::from(a.secret.as_deref().unwrap_or(DEFAULT_SECRET));
     let key = sig::read_secret_key(&secret)?;
     let password = password_for(&key)?;
+    if ctx.simulate {
+        println!("would write {}", minisig_path(Path::new(&a.file)).display());
+        return Ok(0);
+    }
     let (sig_path, id) = sign_with(&key, password, Path::new(&a.file))?;
     if ctx.json {
         print_json(&json::object(vec![
@@ -59,14 +67,33 @@ pub fn sign(ctx: &Ctx, a: &crate::cli::Sign) -> Result<i32> {
     Ok(0)
 }
 
-/// Signs `file` with the minisign secret key at `secret`, writing `file.minisig`
-/// (for `alp index DIR --sign KEY`).
-pub fn sign_file(secret: &Path, file: &Path) -> Result<()> {
-    let key = sig::read_secret_key(secret)?;
-    let password = password_for(&key)?;
-    let (sig_path, id) = sign_with(&key, password, file)?;
-    ui::status(&format!("signed {} with key {id}: wrote {}", file.display(), sig_path.display()));
-    Ok(())
+/// A secret key read and unlocked (its password asked for, or taken from
+/// `ALP_KEY_PASSWORD`) before anything is written, for `alp index DIR --sign KEY`.
+pub struct Signer {
+    key: sig::SecretKeyFile,
+    password: Option<String>,
+    id: String,
+}
+
+impl Signer {
+    pub fn unlock(secret: &Path) -> Result<Signer> {
+        let key = sig::read_secret_key(secret)?;
+        let password = password_for(&key)?;
+        // A wrong password shows now, not after the index was rewritten.
+        let (_, id) = sig::sign(&key, password.clone(), &b""[..], "unlock check")?;
+        Ok(Signer { key, password, id })
+    }
+
+    /// The key's id, as minisign prints it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The signature file's text for `bytes`, named `name` in its trusted comment.
+    pub fn sign(&self, bytes: &[u8], name: &str) -> Result<String> {
+        let comment = format!("timestamp:{}\tfile:{name}\thashed", timefmt::now());
+        sig::sign(&self.key, self.password.clone(), bytes, &comment).map(|(text, _)| text)
+    }
 }
 
 /// `alp verify FILE`: checks `FILE.minisig` against `-p PUB` or every trusted key.
@@ -117,7 +144,23 @@ pub fn cert_create(ctx: &Ctx, a: &crate::cli::CertCreate) -> Result<i32> {
     {
         return Err(error::usage(format!("{} does not exist; run 'alp index DIR' first", index.display())));
     }
-    check_key_targets(&secret, &public, false)?;
+    check_key_targets(&secret, &public, a.force)?;
+    if let Some(index) = &index {
+        let signature = minisig_path(index);
+        if signature.exists() && !a.force {
+            return Err(error::usage(format!(
+                "{} is already signed; signing it with a new key locks out every client that trusts the old one. Pass --force if that is what you want",
+                index.display()
+            )));
+        }
+    }
+    if ctx.simulate {
+        println!("would write {} and {}", secret.display(), public.display());
+        if let Some(index) = &index {
+            println!("would sign {}", index.display());
+        }
+        return Ok(0);
+    }
     let password = if a.unencrypted { None } else { Some(new_password()?) };
     let pair = write_key_pair(&secret, &public, password.clone())?;
     report_key_pair(ctx, &secret, &public, &pair, !a.unencrypted);
@@ -521,7 +564,7 @@ fn sign_with(key: &sig::SecretKeyFile, password: Option<String>, file: &Path) ->
     Ok((sig_path, id))
 }
 
-fn minisig_path(file: &Path) -> PathBuf {
+pub fn minisig_path(file: &Path) -> PathBuf {
     let mut s = file.as_os_str().to_owned();
     s.push(".minisig");
     PathBuf::from(s)

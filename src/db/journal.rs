@@ -3,6 +3,7 @@
 //! the next command finds it and rolls the commit forward (every step is idempotent).
 
 use crate::config::Paths;
+use crate::db::staging::{self, Record};
 use crate::error::{self, IoContext, Result};
 use crate::fsutil;
 use crate::json::{self, Fields};
@@ -70,9 +71,13 @@ impl Journal {
     /// Staged file data is not forced to disk (as with apk and pacman, and `tar x`): the
     /// journal and the database are, so a killed alp always recovers; after a power cut
     /// `alp doctor` finds any file whose content does not match its recorded sha256.
-    pub fn commit(&self, paths: &Paths) -> Result<()> {
+    ///
+    /// Once the journal is durable the staging record goes: from then on the journal rolls
+    /// the transaction forward, and the record must not undo it.
+    pub fn commit(&self, paths: &Paths, record: Record) -> Result<()> {
         fsutil::write_atomic(&paths.journal(), self.to_json().as_bytes())?;
-        failpoint("after-journal");
+        record.close()?;
+        crate::failpoint::hit("after-journal");
         self.apply(paths)
     }
 
@@ -101,13 +106,21 @@ pub fn recover(paths: &Paths) -> Result<bool> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A staged database without a journal is from a commit that never started.
+            // Staged files (and a staged database) without a journal are from a transaction
+            // that died before its commit: they go, with the directories it made.
+            if let Some(n) = staging::clean_up(paths)?
+                && n > 0
+            {
+                crate::log::info(&format!("removed {n} staged files and directories of an interrupted change"));
+            }
             fsutil::remove_if_exists(&staged_db(paths))?;
             return Ok(false);
         }
         Err(e) => return Err(error::io_at("reading", &path, e)),
     };
     let journal = Journal::parse(&text).map_err(|e| e.context(path.display()))?;
+    // A record left beside the journal (a kill between the two) is the committed change's.
+    fsutil::remove_if_exists(&paths.staging_record())?;
     journal.apply(paths)?;
     crate::log::info("completed a commit interrupted by an earlier run");
     Ok(true)
@@ -141,7 +154,7 @@ fn move_into_place(root: &Path, renames: &[(String, String)]) -> Result<()> {
 fn rename_all(root: &Path, renames: &[&(String, String)], failpoint_lane: bool) -> Result<()> {
     for (i, (staged, dest)) in renames.iter().enumerate() {
         if failpoint_lane && i == renames.len() / 2 {
-            failpoint("mid-commit");
+            crate::failpoint::hit("mid-commit");
         }
         let (staged, dest) = (root.join(staged), root.join(dest));
         match std::fs::rename(&staged, &dest) {
@@ -152,13 +165,4 @@ fn rename_all(root: &Path, renames: &[&(String, String)], failpoint_lane: bool) 
         }
     }
     Ok(())
-}
-
-/// A test-only crash point: with `ALP_TEST_FAILPOINT=<name>` alp aborts right there,
-/// as if killed, so tests can check that the next command recovers.
-pub fn failpoint(name: &str) {
-    if std::env::var("ALP_TEST_FAILPOINT").is_ok_and(|v| v == name) {
-        eprintln!("alp: test failpoint '{name}' reached; aborting");
-        std::process::abort();
-    }
 }

@@ -26,3 +26,31 @@ pub fn acquire(paths: &Paths, quiet: bool) -> Result<Lock> {
     }
     Ok(Lock { _file: file })
 }
+
+/// Finishes (a journal) or cleans up (a staging record) a change a killed alp left, for a
+/// command that only reads: only if the lock is free this instant, since a running alp is
+/// itself finishing its change.
+pub fn settle(paths: &Paths) -> Result<()> {
+    let path = paths.lock();
+    let pending = || {
+        crate::error::io_msg(format!(
+            "an interrupted change is pending in {}; run 'alp fix' (as a user who may write there)",
+            paths.root.display()
+        ))
+    };
+    let Ok(file) = File::options().create(true).truncate(false).write(true).open(&path) else {
+        return Err(pending());
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(crate::error::io_msg(format!(
+                "another alp is changing {} right now; try again when it is done",
+                paths.root.display()
+            )));
+        }
+        Err(TryLockError::Error(_)) => return Err(pending()),
+    }
+    crate::db::journal::recover(paths).map_err(|e| e.context("finishing an interrupted change"))?;
+    Ok(())
+}

@@ -2,4 +2,5 @@
 
 pub mod journal;
 pub mod lock;
+pub mod staging;
 pub mod state;

@@ -37,6 +37,9 @@ pub struct Installed {
     pub hooks: Vec<String>,
     /// Sum of file sizes as unpacked.
     pub size: u64,
+    /// The hook that failed after the files were committed ("install"), until `alp fix` or
+    /// `install --reinstall` runs it again successfully.
+    pub hook_failed: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -45,7 +48,14 @@ pub struct Db {
 }
 
 impl Db {
+    /// Reads the database. A change left unfinished by a killed alp (a journal, or a staging
+    /// record) is finished or cleaned up first when the root's lock is free, so no command
+    /// shows a half-committed root; when it cannot be (another alp holds the lock, or the
+    /// root is read-only), that is an error that says what to do.
     pub fn load(paths: &Paths) -> Result<Db> {
+        if paths.journal().exists() || paths.staging_record().exists() {
+            crate::db::lock::settle(paths)?;
+        }
         let path = paths.db();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -181,6 +191,7 @@ impl Installed {
             dirs: f.strings("dirs")?,
             hooks: f.strings("hooks")?,
             size: f.u64("size")?.unwrap_or(0),
+            hook_failed: f.opt_str("hook_failed")?,
         })
     }
 
@@ -207,6 +218,10 @@ impl Installed {
         write_strings(out, &self.dirs);
         out.push_str(",\"hooks\":");
         write_strings(out, &self.hooks);
+        if let Some(h) = &self.hook_failed {
+            out.push_str(",\"hook_failed\":");
+            json::quote_into(out, h);
+        }
         out.push('}');
     }
 }
@@ -244,6 +259,7 @@ mod tests {
                 dirs: vec!["usr/bin".into()],
                 hooks: vec!["remove".into()],
                 size: 9,
+                hook_failed: Some("install".into()),
             },
         );
         let back = Db::parse(&db.to_json()).unwrap();
@@ -254,6 +270,7 @@ mod tests {
             (7, 9, vec!["usr/bin".to_string()], vec!["remove".to_string()])
         );
         assert_eq!(p.meta.depends, ["c>=1"]);
+        assert_eq!(p.hook_failed.as_deref(), Some("install"));
         // A summary that disagrees with the packages is damage, not a second truth.
         let text = db.to_json();
         let bad = text.replacen("\"version\":\"1.0\"", "\"version\":\"9.9\"", 1);

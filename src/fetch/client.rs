@@ -15,6 +15,9 @@ const MAX_HEADERS: usize = 64 * 1024;
 const MAX_CHUNK_LINE: usize = 1024;
 /// Socket reads go straight into the caller's buffer when it is at least this big.
 const BUFFER: usize = 64 * 1024;
+/// A socket read waits at most this long before it looks whether alp was asked to stop;
+/// it keeps waiting, up to the request's idle timeout, if not.
+const POLL: Duration = Duration::from_millis(250);
 
 /// The parts of an `http(s)://` URL a request needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,8 +152,8 @@ pub fn get(req: &Request) -> io::Result<Response> {
         None => (url.host.as_str(), url.port),
     };
     let tcp = connect(tcp_host, tcp_port, req)?;
-    let mut stream = if url.https {
-        let mut tcp = Timed { inner: tcp, deadline: req.deadline };
+    let stream = if url.https {
+        let mut tcp = Timed::new(tcp, req);
         if let Some(p) = req.proxy {
             open_tunnel(&mut tcp, url, p)?;
         }
@@ -170,9 +173,10 @@ pub fn get(req: &Request) -> io::Result<Response> {
         head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
     head.push_str("\r\n");
+    let mut stream = Timed::new(stream, req);
     stream.write_all(head.as_bytes())?;
     stream.flush()?;
-    let mut reader = BufReader::with_capacity(BUFFER, Timed { inner: stream, deadline: req.deadline });
+    let mut reader = BufReader::with_capacity(BUFFER, stream);
     let ((status, reason, headers), framing) = read_response_head(&mut reader)?;
     let declared = match framing {
         Framing::Length(n) => Some(n),
@@ -244,7 +248,7 @@ fn connect(host: &str, port: u16, req: &Request) -> io::Result<TcpStream> {
         };
         match attempt {
             Ok(s) => {
-                s.set_read_timeout(Some(req.idle))?;
+                s.set_read_timeout(Some(req.idle.min(POLL)))?;
                 s.set_write_timeout(Some(req.idle))?;
                 let _ = s.set_nodelay(true);
                 return Ok(s);
@@ -512,14 +516,20 @@ impl Write for Stream {
     }
 }
 
-/// A stream whose every read and write first checks the exchange's deadline (each single
-/// wait is bounded by the socket's timeouts).
+/// A stream whose every read and write first checks the exchange's deadline. A read waits
+/// for the server at most the request's idle time in all, waking every `POLL` to see whether
+/// alp was asked to stop.
 struct Timed<S> {
     inner: S,
     deadline: Instant,
+    idle: Duration,
 }
 
 impl<S> Timed<S> {
+    fn new(inner: S, req: &Request) -> Timed<S> {
+        Timed { inner, deadline: req.deadline, idle: req.idle }
+    }
+
     fn check(&self) -> io::Result<()> {
         if Instant::now() >= self.deadline {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
@@ -528,33 +538,44 @@ impl<S> Timed<S> {
     }
 }
 
-/// A signal that interrupts a read or write (a stopped and continued container, a debugger)
-/// is not a failure of the exchange: the call is made again, within the deadline.
-impl<S: Read> Read for Timed<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl<S> Timed<S> {
+    /// Runs one read, write or flush; while it only says "not yet" (the socket's `POLL`
+    /// timeout, or a signal), runs it again, until the idle time is spent or alp is asked to
+    /// stop. A signal that interrupts a call is not a failure of the exchange.
+    fn patiently<T>(&mut self, mut op: impl FnMut(&mut S) -> io::Result<T>) -> io::Result<T> {
+        use io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+        let waiting = Instant::now();
         loop {
             self.check()?;
-            match self.inner.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            match op(&mut self.inner) {
+                Err(e) if matches!(e.kind(), Interrupted | WouldBlock | TimedOut) => {
+                    if crate::interrupt::requested().is_some() {
+                        return Err(io::Error::other("interrupted"));
+                    }
+                    if e.kind() != Interrupted && waiting.elapsed() >= self.idle {
+                        return Err(io::Error::new(TimedOut, "timed out"));
+                    }
+                }
                 other => return other,
             }
         }
     }
 }
 
+impl<S: Read> Read for Timed<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.patiently(|s| s.read(buf))
+    }
+}
+
+/// A TLS write may read the handshake's answer, so writes wait as reads do.
 impl<S: Write> Write for Timed<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            self.check()?;
-            match self.inner.write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                other => return other,
-            }
-        }
+        self.patiently(|s| s.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.patiently(|s| s.flush())
     }
 }
 

@@ -133,8 +133,13 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
             deadline: Instant::now() + budget,
         };
         let (retry_reason, asked_wait) = match client::get(&req) {
-            // Interrupted by a signal: not an attempt that failed, so not counted as one.
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // Interrupted by a signal: not an attempt that failed, so not counted as one;
+            // unless the signal asked alp to stop.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                crate::interrupt::check()?;
+                continue;
+            }
+            Err(_) if crate::interrupt::requested().is_some() => return Err(crate::interrupt::check().unwrap_err()),
             Err(e) if !transient(&e) => return Err(error::network(format!("{url}: {}", describe(&e)))),
             Err(e) => (describe(&e), None),
             Ok(resp) => {
@@ -187,7 +192,7 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
             let tries = if attempt == 0 { String::new() } else { format!(" after {} attempts", attempt + 1) };
             return Err(error::network(format!("{url}: {retry_reason}{tries}")).because(error::Cause::Unreachable));
         }
-        std::thread::sleep(wait);
+        crate::interrupt::sleep(wait)?;
         waited += wait;
         attempt += 1;
     }

@@ -61,6 +61,7 @@ pub fn install(paths: &Paths, _lock: &Lock, hook_timeout: u64, file: &Path, alp:
         dirs: if alp.main_file.is_some() { vec![rel(&dir.join("main"))] } else { Vec::new() },
         hooks: vec!["remove".to_string()],
         size,
+        hook_failed: None,
     };
     let mut db = Db::load(paths)?;
     db.packages.insert(name.clone(), record.clone());

@@ -201,6 +201,7 @@ pub fn apply(paths: &Paths, lock: Option<&Lock>, old: &OldHome) -> Result<Outcom
             dirs: Vec::new(),
             hooks,
             size: 0,
+            hook_failed: None,
         };
         db.packages.insert(name.clone(), record);
         added.push(Req { name: name.clone(), op: Op::Any, version: String::new() });

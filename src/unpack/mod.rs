@@ -31,10 +31,13 @@ const MAX_META: u64 = 1 << 20;
 const MAX_ENTRIES: u64 = 2_000_000;
 
 /// Per-archive rules.
-pub struct Options {
+pub struct Options<'a> {
     pub allow_setuid: bool,
     /// Refuse once the members' sizes add up to more than this (gzip, zstd, xz and zip bombs).
     pub max_bytes: u64,
+    /// The transaction's staging record: each directory is noted before anything is staged
+    /// in it (`db::staging`).
+    pub record: Option<&'a crate::db::staging::Record>,
 }
 
 /// Which package owns which path, so two packages never claim one file.
@@ -183,7 +186,7 @@ struct Unpacker<'a, 'w> {
     root_real: PathBuf,
     label: &'a str,
     package: &'a str,
-    opts: &'a Options,
+    opts: &'a Options<'a>,
     claims: &'a Claims,
     place: place::Placer<'a>,
     /// Members seen so far, by root-relative (placed) path.
@@ -192,6 +195,8 @@ struct Unpacker<'a, 'w> {
     ready_dirs: HashSet<String>,
     /// Directories this unpack created (so they were empty).
     fresh_dirs: HashSet<String>,
+    /// Directories already noted in the staging record.
+    staging_dirs: HashSet<String>,
     staged: Staged,
     buf: Vec<u8>,
     /// Bytes the members declare, and bytes actually read from them.
@@ -229,6 +234,7 @@ pub fn unpack(
             members: HashMap::new(),
             ready_dirs: HashSet::new(),
             fresh_dirs: HashSet::new(),
+            staging_dirs: HashSet::new(),
             staged: Staged { package: pkg.name.clone(), ..Staged::default() },
             buf: vec![0; BUF],
             declared: 0,
@@ -363,6 +369,7 @@ impl Unpacker<'_, '_> {
                 let dir = format!("var/lib/alp/scripts/{}", self.package);
                 // The same checks as any directory: never through a symlink out of the root.
                 self.ensure_dir(&dir, 0o755)?;
+                self.note_staging_in(&dir)?;
                 let staged = format!("{dir}/{STAGING_PREFIX}{hook}");
                 let mut capped = Capped { inner: data, left: self.opts.max_bytes, read: 0 };
                 self.write_file(&staged, 0o755, 0, &mut capped)?;
@@ -432,7 +439,7 @@ impl Unpacker<'_, '_> {
                 }
             }
             Ok(_) => return Err(self.refuse(rel, "a file with that name exists where a directory is needed")),
-            Err(_) => match fs::create_dir(&abs) {
+            Err(_) => match self.note_created(rel).map(|()| fs::create_dir(&abs))? {
                 Ok(()) => {
                     let _ = fs::set_permissions(&abs, fs::Permissions::from_mode(mode));
                     self.staged.created.push(abs);
@@ -447,6 +454,19 @@ impl Unpacker<'_, '_> {
         Ok(())
     }
 
+    /// Records, before the directory is made, that this transaction creates `rel`.
+    fn note_created(&self, rel: &str) -> Result<()> {
+        self.opts.record.map_or(Ok(()), |r| r.created(rel))
+    }
+
+    /// Records, before the first file is staged in it, that `dir` holds staged files.
+    fn note_staging_in(&mut self, dir: &str) -> Result<()> {
+        if self.staging_dirs.insert(dir.to_string()) {
+            return self.opts.record.map_or(Ok(()), |r| r.staging_in(dir));
+        }
+        Ok(())
+    }
+
     /// Prepares a non-directory member: claims it, makes its directory, checks its target slot.
     fn prepare(&mut self, rel: &str) -> Result<String> {
         self.claims.claim(rel, self.package)?;
@@ -457,6 +477,7 @@ impl Unpacker<'_, '_> {
         if !dir.is_empty() {
             self.ensure_dir(dir, 0o755)?;
         }
+        self.note_staging_in(dir)?;
         // A directory this unpack just made holds nothing but what we stage into it.
         if !self.fresh_dirs.contains(dir) && fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.is_dir()) {
             return Err(self.refuse(rel, "a directory with that name exists"));

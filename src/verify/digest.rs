@@ -101,11 +101,19 @@ impl<R: Read> HashingReader<R> {
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Err(e) = crate::interrupt::check() {
+            self.source_error = Some(e);
+            // Not `Interrupted`: readers retry that kind; this one must end the stream.
+            return Err(io::Error::other("interrupted"));
+        }
         let n = match self.inner.read(buf) {
             Ok(n) => n,
             Err(e) => {
                 let msg = error::plain_io(&e);
-                self.source_error = Some(read_error("download", io::Error::new(e.kind(), msg.clone())));
+                self.source_error = Some(match crate::interrupt::check() {
+                    Err(stop) => stop,
+                    Ok(()) => read_error("download", io::Error::new(e.kind(), msg.clone())),
+                });
                 return Err(io::Error::new(e.kind(), msg));
             }
         };

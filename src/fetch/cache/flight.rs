@@ -70,7 +70,7 @@ pub fn take(cache: &Cache, key: &str, what: &str, stall: Duration, quiet: bool) 
         if !quiet && !SAID.swap(true, Ordering::Relaxed) {
             eprintln!("alp: another alp is fetching {what} into the shared cache; waiting for it");
         }
-        std::thread::sleep(pause);
+        crate::interrupt::sleep(pause)?;
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
