@@ -57,6 +57,7 @@ impl Ctx {
             config: self.config()?,
             net: self.net()?,
             allow_untrusted: self.allow_untrusted,
+            simulate: self.simulate,
         })
     }
 

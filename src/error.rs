@@ -77,7 +77,11 @@ impl Error {
     }
 
     /// Adds what we were doing in front of the message: "installing hello: …".
+    /// A stop request keeps its own words: it is about the whole command, not the step.
     pub fn context(self, what: impl fmt::Display) -> Error {
+        if self.kind == Kind::Interrupted {
+            return self;
+        }
         Error { msg: format!("{what}: {}", self.msg), ..self }
     }
 }

@@ -181,6 +181,8 @@ pub fn lock(ctx: &Ctx, requests: &[String], output: &str) -> Result<i32> {
     let text = lockfile::to_json(&pinned);
     if output == "-" {
         println!("{text}");
+    } else if ctx.simulate {
+        println!("would write {output} ({} packages)", pinned.len());
     } else {
         crate::fsutil::write_atomic(std::path::Path::new(output), text.as_bytes())?;
         ui::status(&format!("wrote {output} ({} packages)", pinned.len()));

@@ -14,10 +14,10 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
             ctx.paths.repositories().display()
         )));
     }
-    let _lock = ctx.lock()?;
+    let _lock = if ctx.simulate { None } else { Some(ctx.lock()?) };
     let mut report = Vec::new();
     for r in &repos {
-        let state = match repo::refresh(&ctx.access()?, r, true)? {
+        let state = match repo::refresh(&ctx.access()?, r, true)?.0 {
             Refreshed::Unchanged => {
                 crate::ui::status(&format!("{}: up to date", r.url));
                 json::object(vec![("url", json::string(&r.url)), ("changed", miniserde::json::Value::Bool(false))])

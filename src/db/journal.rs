@@ -100,8 +100,18 @@ impl Journal {
     }
 }
 
-/// Finishes a commit that an earlier run left half done. Returns whether there was one.
+/// Finishes a commit that an earlier run left half done, or cleans up after a change that
+/// died before its commit, then removes the temp files of alp's own writes that a killed run
+/// left. Returns whether there was a commit to finish.
 pub fn recover(paths: &Paths) -> Result<bool> {
+    let finished = finish_or_clean(paths)?;
+    for stale in staging::own_leftovers(paths) {
+        fsutil::remove_if_exists(&stale)?;
+    }
+    Ok(finished)
+}
+
+fn finish_or_clean(paths: &Paths) -> Result<bool> {
     let path = paths.journal();
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,

@@ -122,3 +122,11 @@ pub fn staged_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .map(|e| e.path())
         .collect()
 }
+
+/// Temp files of alp's own atomic writes (kept indexes, the database, the world file, the
+/// config) that a killed alp left. Under the root's lock, with any journal finished, every
+/// one of them is stale.
+pub fn own_leftovers(paths: &Paths) -> Vec<std::path::PathBuf> {
+    let kept = fs::read_dir(paths.indexes()).into_iter().flatten().flatten().map(|e| e.path());
+    [paths.state(), paths.etc(), paths.indexes()].into_iter().chain(kept).flat_map(|d| staged_in(&d)).collect()
+}

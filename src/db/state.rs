@@ -53,7 +53,10 @@ impl Db {
     /// shows a half-committed root; when it cannot be (another alp holds the lock, or the
     /// root is read-only), that is an error that says what to do.
     pub fn load(paths: &Paths) -> Result<Db> {
-        if paths.journal().exists() || paths.staging_record().exists() {
+        if paths.journal().exists()
+            || paths.staging_record().exists()
+            || !crate::db::staging::own_leftovers(paths).is_empty()
+        {
             crate::db::lock::settle(paths)?;
         }
         let path = paths.db();
@@ -190,7 +193,8 @@ impl Installed {
             files,
             dirs: f.strings("dirs")?,
             hooks: f.strings("hooks")?,
-            size: f.u64("size")?.unwrap_or(0),
+            // Databases before "unpacked_size" wrote it as a second "size" key.
+            size: f.u64("unpacked_size")?.or(f.u64("size")?).unwrap_or(0),
             hook_failed: f.opt_str("hook_failed")?,
         })
     }
@@ -201,7 +205,7 @@ impl Installed {
         out.push_str(meta.strip_suffix('}').unwrap_or(&meta));
         out.push_str(",\"origin\":");
         json::quote_into(out, &self.origin);
-        out.push_str(&format!(",\"installed_at\":{},\"size\":{},\"files\":[", self.installed_at, self.size));
+        out.push_str(&format!(",\"installed_at\":{},\"unpacked_size\":{},\"files\":[", self.installed_at, self.size));
         for (i, f) in self.files.iter().enumerate() {
             out.push_str(if i > 0 { ",{\"path\":" } else { "{\"path\":" });
             json::quote_into(out, &f.path);
@@ -271,6 +275,11 @@ mod tests {
         );
         assert_eq!(p.meta.depends, ["c>=1"]);
         assert_eq!(p.hook_failed.as_deref(), Some("install"));
+        // The archive's size and the unpacked size are two fields, not one key written twice.
+        let mut with_archive = db.clone();
+        with_archive.packages.get_mut("a-b").unwrap().meta.size = 220;
+        let back = Db::parse(&with_archive.to_json()).unwrap();
+        assert_eq!((back.packages["a-b"].meta.size, back.packages["a-b"].size), (220, 9));
         // A summary that disagrees with the packages is damage, not a second truth.
         let text = db.to_json();
         let bad = text.replacen("\"version\":\"1.0\"", "\"version\":\"9.9\"", 1);

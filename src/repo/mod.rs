@@ -56,6 +56,8 @@ pub struct Access<'a> {
     pub config: &'a Config,
     pub net: Net,
     pub allow_untrusted: bool,
+    /// `--simulate`: fetch and verify, keep nothing (no kept index, no shared copy, no lock file).
+    pub simulate: bool,
 }
 
 impl Access<'_> {
@@ -130,13 +132,25 @@ pub enum Refreshed {
 /// repository goes through the shared cache (section 13): one process per host asks the
 /// server (`force`: ask even when the shared copy is recent), the others take its answer,
 /// each verifying it for its own root.
-pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<Refreshed> {
+///
+/// Returns what changed and, when the verified index is in hand (always under `--simulate`,
+/// which keeps nothing), the index itself.
+pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Option<Loaded>)> {
     let dir = kept_dir(acc.paths, repo);
-    if crate::legacy::source::is_legacy(&repo.url) {
-        return crate::legacy::source::refresh(acc, repo, &dir);
-    }
     let meta = read_meta(&dir).filter(|_| dir.join("index.json").is_file());
     let what = format!("repository {}", repo.url);
+    if crate::legacy::source::is_legacy(&repo.url) {
+        if acc.simulate {
+            // Building a legacy project writes its archive: --simulate shows the kept one.
+            return match meta {
+                Some(_) => Ok((Refreshed::Unchanged, None)),
+                None => Err(error::usage(format!(
+                    "{what}: --simulate cannot preview a legacy source that was never fetched; run 'alp update' first"
+                ))),
+            };
+        }
+        return crate::legacy::source::refresh(acc, repo, &dir).map(|r| (r, None));
+    }
     let index_url = http::join_url(&repo.url, "index.json");
     if !matches!(http::Location::parse(&index_url), http::Location::Http(_)) {
         let Some(got) = fetch_index(acc, &index_url, None, &what)? else {
@@ -150,9 +164,12 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<Refreshed> {
     let cache = Cache::new(&acc.paths.cache);
     let shared = Shared::new(&cache, &repo.url);
     let stall = Duration::from_secs(acc.net.timeout.max(1) * 2 + 5);
-    let _turn = match flight::take(&cache, &shared.flight_key(), &what, stall, crate::ui::quiet())? {
-        Turn::Mine(f) => Some(f),
-        _ => None,
+    let _turn = match acc.simulate {
+        true => None,
+        false => match flight::take(&cache, &shared.flight_key(), &what, stall, crate::ui::quiet())? {
+            Turn::Mine(f) => Some(f),
+            _ => None,
+        },
     };
     let mut copy = shared.read();
     if let Some(c) = &copy {
@@ -179,12 +196,16 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<Refreshed> {
     match fetch_index(acc, &index_url, etag.as_deref(), &what)? {
         Some(got) => {
             let r = accept(acc, repo, &what, &got, meta.as_ref())?;
-            shared.write(&got)?;
+            if !acc.simulate {
+                shared.write(&got)?;
+            }
             Ok(r)
         }
         None => match copy {
             Some(mut c) => {
-                shared.touch(&mut c, timefmt::now())?;
+                if !acc.simulate {
+                    shared.touch(&mut c, timefmt::now())?;
+                }
                 accept(acc, repo, &what, &c, meta.as_ref())
             }
             None => {
@@ -193,8 +214,10 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<Refreshed> {
                     return Err(error::network(format!("{what}: unexpected 304 Not Modified")));
                 };
                 m.fetched = timefmt::now();
-                write_meta(&dir, &m)?;
-                Ok(Refreshed::Unchanged)
+                if !acc.simulate {
+                    write_meta(&dir, &m)?;
+                }
+                Ok((Refreshed::Unchanged, None))
             }
         },
     }
@@ -215,7 +238,13 @@ fn fetch_index(acc: &Access, index_url: &str, etag: Option<&str>, what: &str) ->
 /// Verifies an index for this root (its keys, its last serial) and keeps it as the root's
 /// own. Verified before it is parsed: no parser sees bytes nobody vouched for, and an altered
 /// index is an integrity failure (exit 5) whatever the alteration did to its JSON.
-fn accept(acc: &Access, repo: &Repo, what: &str, got: &Copy, kept: Option<&Meta>) -> Result<Refreshed> {
+fn accept(
+    acc: &Access,
+    repo: &Repo,
+    what: &str,
+    got: &Copy,
+    kept: Option<&Meta>,
+) -> Result<(Refreshed, Option<Loaded>)> {
     let dir = kept_dir(acc.paths, repo);
     let signed_by = check_trust(acc, what, &got.index, got.sig.as_deref())?;
     let text =
@@ -223,6 +252,12 @@ fn accept(acc: &Access, repo: &Repo, what: &str, got: &Copy, kept: Option<&Meta>
     let index = Index::parse(text, &format!("{what}: index.json"))?;
     check_fresh(what, &index, kept.map_or(0, |m| m.serial))?;
     let unchanged = kept.is_some() && std::fs::read(dir.join("index.json")).is_ok_and(|old| old == got.index);
+    let (packages, serial) = (index.packages.len(), index.serial);
+    let loaded = Loaded { repo: repo.clone(), index, signed_by: signed_by.clone() };
+    let refreshed = if unchanged { Refreshed::Unchanged } else { Refreshed::Updated { packages, serial } };
+    if acc.simulate {
+        return Ok((refreshed, Some(loaded)));
+    }
     fsutil::ensure_dir(&dir)?;
     if !unchanged {
         fsutil::write_atomic(&dir.join("index.json"), &got.index)?;
@@ -231,23 +266,22 @@ fn accept(acc: &Access, repo: &Repo, what: &str, got: &Copy, kept: Option<&Meta>
             None => fsutil::remove_if_exists(&dir.join("index.json.minisig"))?,
         }
     }
-    let m = Meta { etag: got.etag.clone(), fetched: got.fetched, serial: index.serial, signed_by };
+    let m = Meta { etag: got.etag.clone(), fetched: got.fetched, serial, signed_by };
     write_meta(&dir, &m)?;
-    if unchanged {
-        return Ok(Refreshed::Unchanged);
+    if !unchanged {
+        crate::log::info(&format!("updated {} (serial {serial}, {packages} packages)", repo.url));
     }
-    crate::log::info(&format!("updated {} (serial {}, {} packages)", repo.url, index.serial, index.packages.len()));
-    Ok(Refreshed::Updated { packages: index.packages.len(), serial: index.serial })
+    Ok((refreshed, Some(loaded)))
 }
 
 /// The shared cache's copy of a repository's index, adopted for this root whatever its age
 /// (when the repository cannot be reached), if it verifies and has not expired.
-fn adopt_shared(acc: &Access, repo: &Repo) -> Option<u64> {
+fn adopt_shared(acc: &Access, repo: &Repo) -> Option<(u64, Loaded)> {
     let cache = Cache::new(&acc.paths.cache);
     let copy = Shared::new(&cache, &repo.url).read()?;
     let what = format!("repository {}", repo.url);
     let kept = read_meta(&kept_dir(acc.paths, repo));
-    accept(acc, repo, &what, &copy, kept.as_ref()).ok().map(|_| copy.fetched)
+    accept(acc, repo, &what, &copy, kept.as_ref()).ok()?.1.map(|loaded| (copy.fetched, loaded))
 }
 
 fn read_capped(reader: Box<dyn Read + Send>, what: &str) -> Result<Vec<u8>> {
@@ -355,12 +389,16 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
             None => true,
             Some(m) => acc.config.auto_update && timefmt::now().saturating_sub(m.fetched) >= acc.config.update_interval,
         };
+        let mut fresh = None;
         if local || (stale && !acc.net.offline) || meta.is_none() {
             match refresh(acc, repo, false) {
-                Ok(_) => {}
+                Ok((_, loaded)) => fresh = loaded,
                 Err(e) if e.cause == Cause::Unreachable && !local => {
                     let fetched = match (&meta, adopt_shared(acc, repo)) {
-                        (_, Some(fetched)) => fetched,
+                        (_, Some((fetched, loaded))) => {
+                            fresh = Some(loaded);
+                            fetched
+                        }
                         (Some(m), None) => m.fetched,
                         (None, None) => {
                             let msg = format!("{}; no verified index of it is cached", e.msg);
@@ -377,7 +415,10 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
                 Err(e) => return Err(e),
             }
         }
-        out.push(load_kept(acc, repo)?);
+        out.push(match fresh {
+            Some(loaded) => loaded,
+            None => load_kept(acc, repo)?,
+        });
     }
     Ok(out)
 }

@@ -462,6 +462,10 @@ impl Unpacker<'_, '_> {
     /// Records, before the first file is staged in it, that `dir` holds staged files.
     fn note_staging_in(&mut self, dir: &str) -> Result<()> {
         if self.staging_dirs.insert(dir.to_string()) {
+            if self.staging_dirs.len() == 3 {
+                // Files are staged in two directories by now.
+                crate::failpoint::hit("staging");
+            }
             return self.opts.record.map_or(Ok(()), |r| r.staging_in(dir));
         }
         Ok(())
