@@ -41,7 +41,7 @@ fn a_wrong_password_changes_nothing() {
     let before = snapshot(&repo);
     let err = fails(
         Command::new(bin()).env("ALP_KEY_PASSWORD", "wrong").arg("index").arg(&repo).arg("--sign").arg(&secret),
-        5,
+        2,
     );
     assert!(err.to_lowercase().contains("password"), "{err}");
     assert_eq!(snapshot(&repo), before, "the repository changed");
