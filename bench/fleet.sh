@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-64}
 kb=${2:-3072}
-# shellcheck source=../tests/system/lib.sh
+# shellcheck source=tests/system/lib.sh disable=SC1091
 . tests/system/lib.sh
 bin=$PWD/target/x86_64-unknown-linux-musl/release/alp
 cargo build --release --locked --target x86_64-unknown-linux-musl -q

@@ -6,6 +6,7 @@ use common::{Pkg, Server, TempDir, alp, fails, make_repo, ok, run, stdout};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 /// A root with `hello` installed from a repository served over HTTP (so the cache fills).
 struct Setup {
@@ -315,4 +316,74 @@ fn log_rotates_past_log_size_and_keeps_three_old_files() {
     assert_eq!(log_files(root.path()), ["alp.log", "alp.log.1", "alp.log.2", "alp.log.3"]);
     assert!(std::fs::read_to_string(root.join("var/log/alp/alp.log.1")).unwrap().starts_with("filler 6"));
     assert!(std::fs::read_to_string(root.join("var/log/alp/alp.log.3")).unwrap().starts_with("filler 4"));
+}
+
+/// An install hook that fails marks the package (`installed`, `info`, `doctor`: exit 8), and
+/// `alp fix` runs it again once what it needed is there.
+#[test]
+fn a_failed_install_hook_is_marked_and_fix_runs_it_again() {
+    let repo = TempDir::new("admin-hook-repo");
+    let hook =
+        "#!/bin/sh\ntest -e \"$ALP_ROOT/ready\" || { echo not ready >&2; exit 3; }\ntouch \"$ALP_ROOT/hook-ran\"\n";
+    make_repo(
+        repo.path(),
+        &[Pkg { files: &[(".ALP/install", hook, 0o755), ("usr/share/h/x", "x", 0o644)], ..Pkg::new("h", "1.0") }],
+    );
+    let root = TempDir::new("admin-hook-root");
+    let url = repo.path().to_str().unwrap().to_string();
+    let o = run(alp(root.path()).args(["--repo", &url, "--allow-untrusted", "install", "h"]));
+    assert_eq!(o.status.code(), Some(8), "{}", common::stderr(&o));
+    assert!(common::stderr(&o).contains("'alp fix' runs the hook again"), "{}", common::stderr(&o));
+    assert!(root.join("usr/share/h/x").is_file(), "the files stay installed");
+    assert!(ok(alp(root.path()).arg("installed")).contains("[install hook failed]"));
+    let info = ok(alp(root.path()).args(["--repo", &url, "--allow-untrusted", "info", "h"]));
+    assert!(info.contains("Hook failed:"), "{info}");
+    let (human, json) = doctor_fails(root.path());
+    assert!(human.contains("its install hook failed") && human.contains("runs the install hook of h again"), "{human}");
+    assert!(json.contains(r#""check":"hook failed""#), "{json}");
+    // Still not ready: fix tries, fails, and says so.
+    let o = run(alp(root.path()).args(["--repo", &url, "--allow-untrusted", "fix"]));
+    assert_eq!(o.status.code(), Some(8), "{}", common::stderr(&o));
+    std::fs::write(root.join("ready"), "").unwrap();
+    ok(alp(root.path()).args(["--repo", &url, "--allow-untrusted", "fix"]));
+    assert!(root.join("hook-ran").exists());
+    assert!(!ok(alp(root.path()).arg("installed")).contains("hook failed"));
+    ok(alp(root.path()).arg("doctor"));
+}
+
+/// `alp fix` puts a modified file back through the normal transaction, removes staging
+/// leftovers and partial downloads, and doctor is content afterwards.
+#[test]
+fn fix_applies_what_doctor_finds() {
+    let s = installed_hello();
+    std::fs::write(s.root.join("usr/share/hello/README"), "tampered\n").unwrap();
+    std::fs::write(s.root.join("usr/bin/.alp-new.hello"), "half written").unwrap();
+    let tmp = s.root.join("var/cache/alp/tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let partial = tmp.join("0123456789abcdef0123456789abcdef.part");
+    std::fs::write(&partial, vec![0u8; 4096]).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    std::fs::File::options().write(true).open(&partial).unwrap().set_modified(old).unwrap();
+    let (human, _) = doctor_fails(s.root.path());
+    assert!(human.contains("partial download"), "{human}");
+    ok(alp(s.root.path()).args(["--allow-untrusted", "fix"]));
+    assert_eq!(std::fs::read_to_string(s.root.join("usr/share/hello/README")).unwrap(), "hi\n");
+    assert!(!s.root.join("usr/bin/.alp-new.hello").exists() && !partial.exists());
+    ok(alp(s.root.path()).arg("doctor"));
+}
+
+/// A read-only command never shows a half-committed root: it finishes the commit when the
+/// lock is free, and says what to do when another alp holds it.
+#[test]
+fn read_only_commands_finish_a_pending_commit_or_say_why_not() {
+    let s = installed_hello();
+    let journal = s.root.join("var/lib/alp/journal");
+    std::fs::write(&journal, r#"{"renames":[],"removes":[],"rmdirs":[]}"#).unwrap();
+    let lock = std::fs::File::options().write(true).open(s.root.join("var/lib/alp/lock")).unwrap();
+    lock.lock().unwrap();
+    let err = fails(alp(s.root.path()).arg("installed"), 1);
+    assert!(err.contains("another alp is changing"), "{err}");
+    drop(lock);
+    assert!(ok(alp(s.root.path()).arg("installed")).contains("hello"));
+    assert!(!journal.exists());
 }

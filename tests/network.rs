@@ -264,3 +264,18 @@ fn retry_after_is_honoured() {
     let gap = times[1].duration_since(times[0]);
     assert!(gap >= Duration::from_millis(1950) && gap < Duration::from_secs(4), "second attempt after {gap:?}");
 }
+
+/// 4 KiB of flipped bytes in the middle of a full-length body: the bytes arrived, so it is
+/// an integrity failure naming both digests (exit 5), never "the download ended early".
+#[test]
+fn corruption_in_the_middle_of_a_full_body_is_an_integrity_error() {
+    let s = setup();
+    let mut bytes = std::fs::read(s.repo.join("tool-1.0.tar.zst")).unwrap();
+    let mid = bytes.len() / 2;
+    let end = (mid + 4096).min(bytes.len());
+    bytes[mid.saturating_sub(2048)..end].iter_mut().for_each(|b| *b ^= 0x5a);
+    s.server.set("/tool-1.0.tar.zst", Behaviour::Body(bytes));
+    let e = fails(&mut install_tool(&s), 5);
+    assert!(e.contains("sha256 is") && e.contains("expected"), "{e}");
+    assert!(!e.contains("ended early") && !e.contains("connection closed"), "{e}");
+}
