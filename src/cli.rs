@@ -70,6 +70,7 @@ pub enum Command {
     Stats(Stats),
     Doctor(Doctor),
     Fix(Fix),
+    Sbom(Sbom),
     Clean(Clean),
     Config(ConfigCmd),
     InstallLocal(InstallLocal),
@@ -167,6 +168,18 @@ pub struct Stats {}
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "doctor")]
 pub struct Doctor {}
+
+/// print an SBOM of the installed packages (CycloneDX 1.5 or SPDX 2.3 JSON)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "sbom")]
+pub struct Sbom {
+    /// cyclonedx (the default) or spdx
+    #[argh(option)]
+    pub format: Option<String>,
+    /// write to FILE instead of stdout
+    #[argh(option, short = 'o')]
+    pub output: Option<String>,
+}
 
 /// finish an interrupted change and apply every fix doctor suggests
 #[derive(FromArgs, Debug)]
@@ -349,6 +362,9 @@ pub struct Index {
     /// sign index.json with this secret key as it is written
     #[argh(option)]
     pub sign: Option<String>,
+    /// package URL of an --add asset, for SBOMs (e.g. pkg:github/OWNER/REPO@VERSION)
+    #[argh(option)]
+    pub purl: Option<String>,
     /// remove a signature left from before when indexing without --sign
     #[argh(switch)]
     pub force: bool,

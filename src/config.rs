@@ -55,6 +55,10 @@ impl Paths {
     pub fn scripts(&self, package: &str) -> PathBuf {
         self.root.join("var/lib/alp/scripts").join(package)
     }
+    /// The CycloneDX SBOM of what is installed, rewritten by every transaction.
+    pub fn sbom(&self) -> PathBuf {
+        self.root.join("var/lib/alp/sbom.cdx.json")
+    }
     pub fn log(&self) -> PathBuf {
         self.root.join("var/log/alp/alp.log")
     }
@@ -94,6 +98,7 @@ pub const KEYS: &[(&str, Type, &str, &str)] = &[
         "\"https://raw.githubusercontent.com\"",
         "raw-file base for legacy+https://github.com/... sources",
     ),
+    ("sbom", Type::Bool, "true", "keep var/lib/alp/sbom.cdx.json, an SBOM of what is installed, current"),
 ];
 
 /// The effective settings. Read once per command.
@@ -113,6 +118,7 @@ pub struct Config {
     pub log_size: u64,
     pub release_url: String,
     pub legacy_raw_base: String,
+    pub sbom: bool,
 }
 
 impl Config {
@@ -157,6 +163,7 @@ impl Config {
             log_size: n(11).max(16),
             release_url: s(12),
             legacy_raw_base: s(13),
+            sbom: b(14),
         })
     }
 }
@@ -244,6 +251,7 @@ pub fn get(cfg: &Config, key: &str) -> Result<String> {
         "log_size" => cfg.log_size.to_string(),
         "release_url" => cfg.release_url.clone(),
         "legacy_raw_base" => cfg.legacy_raw_base.clone(),
+        "sbom" => cfg.sbom.to_string(),
         _ => unreachable!("key_type accepted it"),
     })
 }

@@ -22,6 +22,7 @@ pub mod progress;
 pub mod random;
 pub mod repo;
 pub mod resolve;
+pub mod sbom;
 pub mod timefmt;
 pub mod txn;
 pub mod ui;

@@ -5,6 +5,7 @@
 //! the cache) → `unpack` (gzip, tar, path checks, staging files) → here: journal, rename,
 //! database → `hooks`.
 
+use crate::config::Paths;
 use crate::ctx::Ctx;
 use crate::db::journal::{self, Journal};
 use crate::db::staging::Record;
@@ -23,7 +24,7 @@ use crate::{fsutil, hooks, interrupt, timefmt, ui, world};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -162,27 +163,59 @@ pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The journal of the commit, with the new database and world file written to their
+/// The journal of the commit, with the new database, world file and SBOM written to their
 /// staging names beside the real ones (renamed into place by the journal, with the files).
 fn prepare_commit(ctx: &Ctx, db: &mut Db, plan: &Plan, staged: &[Staged]) -> Result<Journal> {
     let mut journal = build_commit(ctx, db, plan, staged)?;
-    if !plan.world.is_empty() {
-        let text = plan.world.apply_to(&ctx.paths)?;
-        let world = ctx.paths.world();
-        fsutil::ensure_dir(&ctx.paths.etc())?;
-        fsutil::write_atomic(&fsutil::staging_path(&world), text.as_bytes())?;
-        let rel = |p: &std::path::Path| p.strip_prefix(&ctx.paths.root).unwrap_or(p).to_string_lossy().into_owned();
-        journal.renames.push((rel(&fsutil::staging_path(&world)), rel(&world)));
-    }
-    fsutil::ensure_dir(&ctx.paths.state())?;
-    fsutil::write_atomic(&journal::staged_db(&ctx.paths), db.to_json().as_bytes())?;
+    stage_records(&ctx.paths, &mut journal, db, &plan.world, ctx.config()?.sbom)?;
     Ok(journal)
 }
 
-/// Removes the staged database and world file of a commit that did not happen.
+/// Writes the new database, world file (when `world` changes it) and SBOM (when `sbom`) to
+/// their staging names and adds their renames to `journal`: all three change with the files
+/// or not at all.
+pub fn stage_records(paths: &Paths, journal: &mut Journal, db: &Db, world: &world::Change, sbom: bool) -> Result<()> {
+    let rel = |p: &Path| p.strip_prefix(&paths.root).unwrap_or(p).to_string_lossy().into_owned();
+    let mut stage = |path: PathBuf, text: &[u8]| -> Result<()> {
+        fsutil::ensure_dir(path.parent().unwrap_or(&paths.root))?;
+        let staged = fsutil::staging_path(&path);
+        fsutil::write_atomic(&staged, text)?;
+        journal.renames.push((rel(&staged), rel(&path)));
+        Ok(())
+    };
+    if !world.is_empty() {
+        stage(paths.world(), world.apply_to(paths)?.as_bytes())?;
+    }
+    if sbom {
+        stage(paths.sbom(), crate::sbom::document(db, crate::sbom::Format::CycloneDx, timefmt::now()).as_bytes())?;
+    }
+    fsutil::ensure_dir(&paths.state())?;
+    fsutil::write_atomic(&journal::staged_db(paths), db.to_json().as_bytes())
+}
+
+/// Commits a database (and world file and SBOM) that changed without files being staged: the
+/// old-format installs, whose scripts put their files in place themselves. The caller holds
+/// the lock.
+pub fn commit_records(paths: &Paths, db: &Db, world: &world::Change, sbom: bool) -> Result<()> {
+    let record = Record::begin(paths)?;
+    let mut journal = Journal::default();
+    if let Err(e) = stage_records(paths, &mut journal, db, world, sbom) {
+        remove_staged(paths);
+        let _ = record.close();
+        return Err(e);
+    }
+    journal.commit(paths, record)
+}
+
+/// Removes the staged database, world file and SBOM of a commit that did not happen.
 fn remove_staged_records(ctx: &Ctx) {
-    let _ = fsutil::remove_if_exists(&journal::staged_db(&ctx.paths));
-    let _ = fsutil::remove_if_exists(&fsutil::staging_path(&ctx.paths.world()));
+    remove_staged(&ctx.paths);
+}
+
+fn remove_staged(paths: &Paths) {
+    for path in [journal::staged_db(paths), fsutil::staging_path(&paths.world()), fsutil::staging_path(&paths.sbom())] {
+        let _ = fsutil::remove_if_exists(&path);
+    }
 }
 
 /// Runs the install hooks of `names` (committed already). A package whose hook fails is

@@ -387,3 +387,36 @@ fn read_only_commands_finish_a_pending_commit_or_say_why_not() {
     assert!(ok(alp(s.root.path()).arg("installed")).contains("hello"));
     assert!(!journal.exists());
 }
+
+/// The kept SBOM follows the database: doctor tells a stale one, fix rewrites it, the `sbom`
+/// setting turns it off, and legacy packages are in it, marked.
+#[test]
+fn the_kept_sbom_follows_the_database() {
+    let s = installed_hello();
+    let sbom = s.root.join("var/lib/alp/sbom.cdx.json");
+    let text = std::fs::read_to_string(&sbom).unwrap();
+    assert!(text.contains(r#""name":"hello""#) && text.contains("\"specVersion\":\"1.5\""), "{text}");
+    // After a commit interrupted at any point and recovered, it still matches (doctor checks).
+    let o =
+        run(alp(s.root.path()).args(["--allow-untrusted", "install", "other"]).env("ALP_TEST_FAILPOINT", "mid-commit"));
+    assert!(!o.status.success());
+    ok(alp(s.root.path()).arg("installed"));
+    assert!(std::fs::read_to_string(&sbom).unwrap().contains(r#""name":"other""#));
+    ok(alp(s.root.path()).arg("doctor"));
+    std::fs::write(&sbom, r#"{"serialNumber":"urn:uuid:00000000-0000-5000-8000-000000000000"}"#).unwrap();
+    let (human, _) = doctor_fails(s.root.path());
+    assert!(human.contains("does not describe the installed packages"), "{human}");
+    ok(alp(s.root.path()).arg("fix"));
+    ok(alp(s.root.path()).arg("doctor"));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy/greeter-1.2.0.alp");
+    let prefix = TempDir::new("admin-sbom-prefix");
+    ok(alp(s.root.path()).env("ALP_TEST_PREFIX", prefix.path()).arg("install-local").arg(&fixture));
+    let text = std::fs::read_to_string(&sbom).unwrap();
+    assert!(text.contains(r#""name":"greeter""#) && text.contains("alp:legacy"), "{text}");
+    // Turned off: no file is written, and doctor does not ask for one.
+    ok(alp(s.root.path()).args(["config", "set", "sbom", "false"]));
+    std::fs::remove_file(&sbom).unwrap();
+    ok(alp(s.root.path()).env("ALP_TEST_PREFIX", prefix.path()).args(["remove", "greeter"]));
+    assert!(!sbom.exists());
+    ok(alp(s.root.path()).arg("doctor"));
+}

@@ -265,7 +265,8 @@ fn add_asset(ctx: &Ctx, dir: &Path, url: &str, args: &crate::cli::Index) -> Resu
     }
     let place = Placement { strip: args.strip.unwrap_or(0), prefix: args.prefix.clone().unwrap_or_default(), files };
     // Through the index reader, so the entry obeys every rule an index entry does.
-    let mut pkg = Package { name, version, arch, place, ..Package::default() };
+    let purl = args.purl.clone().unwrap_or_default();
+    let mut pkg = Package { name, version, arch, place, purl, ..Package::default() };
     let tmp = dir.join(format!("{}add-{}", fsutil::STAGING_PREFIX, std::process::id()));
     let fetched = fetch_to(ctx, url, &tmp);
     let result = fetched.and_then(|(sha256, size)| {

@@ -36,6 +36,8 @@ enum Fix {
     Chmod(PathBuf, u32),
     /// Evict the least recently used archives down to `cache_size`.
     TrimCache,
+    /// Write `var/lib/alp/sbom.cdx.json` afresh from the database.
+    RewriteSbom,
     /// Finish (or clean up) the change a killed alp left: taking the lock does it.
     Settle,
     /// Something only a person can decide; the text says what to do.
@@ -51,6 +53,7 @@ impl Fix {
             Fix::RunHook(name) => format!("alp fix (runs the install hook of {name} again)"),
             Fix::Chmod(p, mode) => format!("alp fix (or chmod {mode:o} {})", p.display()),
             Fix::TrimCache => "alp fix (or alp clean)".into(),
+            Fix::RewriteSbom => "alp fix (writes it afresh from the database)".into(),
             Fix::Settle => "alp fix".into(),
             Fix::Manual(text) => text.clone(),
         }
@@ -106,6 +109,10 @@ pub fn fix(ctx: &Ctx) -> Result<i32> {
             Fix::TrimCache => {
                 Cache::new(&ctx.paths.cache).trim(ctx.config()?.cache_size.saturating_mul(1 << 20));
                 true
+            }
+            Fix::RewriteSbom => {
+                let doc = crate::sbom::document(&db, crate::sbom::Format::CycloneDx, crate::timefmt::now());
+                crate::fsutil::write_atomic(&ctx.paths.sbom(), doc.as_bytes()).is_ok()
             }
             Fix::Reinstall(name) => reinstall.insert(name.clone()),
             Fix::RunHook(name) => hooks.insert(name.clone()),
@@ -229,6 +236,7 @@ fn find_problems(ctx: &Ctx) -> Vec<Problem> {
         check_files(ctx, db, &mut problems);
         check_dependencies(db, &mut problems);
         check_hooks(db, &mut problems);
+        check_sbom(ctx, db, &mut problems);
     }
     check_staging(ctx, db.as_ref(), pending, &mut problems);
     check_pending(ctx, &mut problems);
@@ -392,6 +400,21 @@ fn check_pending(ctx: &Ctx, out: &mut Vec<Problem>) {
             });
         }
     }
+}
+
+/// The kept SBOM must describe what the database holds (unless `sbom` is off).
+fn check_sbom(ctx: &Ctx, db: &Db, out: &mut Vec<Problem>) {
+    if !ctx.config().is_ok_and(|c| c.sbom) || db.packages.is_empty() && !ctx.paths.sbom().exists() {
+        return;
+    }
+    let path = ctx.paths.sbom();
+    let detail = match crate::sbom::kept_serial(&path) {
+        Some(serial) if serial == crate::sbom::serial_number(db) => return,
+        Some(_) => "it does not describe the installed packages",
+        None if path.exists() => "it is not a CycloneDX document alp wrote",
+        None => "it is missing",
+    };
+    out.push(Problem { check: "sbom", package: None, path: Some(path), detail: detail.into(), fix: Fix::RewriteSbom });
 }
 
 /// Packages whose install hook failed after their files were committed.

@@ -42,6 +42,7 @@ const GROUPS: &[(&str, &[(&str, &str)])] = &[
             ("stats", "packages, disk used, cache size, last update"),
             ("doctor", "check installed files, dependencies, leftovers; non-zero on problems"),
             ("fix", "finish an interrupted change and apply every fix doctor suggests"),
+            ("sbom", "an SBOM of the installed packages: CycloneDX 1.5 or SPDX 2.3 JSON (--format, -o FILE)"),
             ("clean [--all]", "empty the download cache (--all: kept indexes too)"),
             ("config [get K|set K V]", "show or change settings"),
             ("migrate [--from DIR]", "bring records and settings over from the old ~/.alp"),

@@ -70,7 +70,7 @@ pub fn install_local(ctx: &Ctx, file: &str) -> Result<i32> {
         "running alp.sh of {id} (old .alp format {}, compiled {})",
         alp.format_version, alp.compiled_at
     ));
-    let record = local::install(&ctx.paths, &lock, ctx.config()?.hook_timeout, path, &alp)?;
+    let record = local::install(&ctx.paths, &lock, ctx.config()?.hook_timeout, ctx.config()?.sbom, path, &alp)?;
     changes.push(format!("install {id}"));
     if ctx.json {
         print_json(&json::object(vec![

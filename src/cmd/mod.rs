@@ -8,6 +8,7 @@ pub mod init;
 pub mod install;
 pub mod legacy;
 pub mod query;
+pub mod sbom;
 pub mod selfupdate;
 pub mod trust;
 pub mod update;
@@ -81,6 +82,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Stats(_) => admin::stats(&ctx),
         Command::Doctor(_) => doctor::doctor(&ctx),
         Command::Fix(_) => doctor::fix(&ctx),
+        Command::Sbom(a) => sbom::sbom(&ctx, &a),
         Command::Clean(a) => admin::clean(&ctx, a.all),
         Command::Config(a) => admin::config(&ctx, &a.args),
         Command::InstallLocal(a) => legacy::install_local(&ctx, &a.file),

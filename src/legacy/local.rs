@@ -25,7 +25,14 @@ use std::path::{Path, PathBuf};
 
 /// Installs `alp` (read from `file`). The caller holds the lock and has checked that no
 /// package of that name is installed.
-pub fn install(paths: &Paths, _lock: &Lock, hook_timeout: u64, file: &Path, alp: &AlpFile) -> Result<Installed> {
+pub fn install(
+    paths: &Paths,
+    _lock: &Lock,
+    hook_timeout: u64,
+    sbom: bool,
+    file: &Path,
+    alp: &AlpFile,
+) -> Result<Installed> {
     let name = &alp.meta.name;
     let dir = paths.scripts(name);
     // A directory without a record is what an interrupted install-local leaves: start afresh.
@@ -65,8 +72,9 @@ pub fn install(paths: &Paths, _lock: &Lock, hook_timeout: u64, file: &Path, alp:
     };
     let mut db = Db::load(paths)?;
     db.packages.insert(name.clone(), record.clone());
-    db.save(paths)?;
-    world::update(paths, &[Req { name: name.clone(), op: Op::Any, version: String::new() }], &[])?;
+    let world =
+        world::Change { add: vec![Req { name: name.clone(), op: Op::Any, version: String::new() }], drop: Vec::new() };
+    crate::txn::commit_records(paths, &db, &world, sbom)?;
     crate::log::info(&format!("installed {} from the old-format package {}", alp.meta.id(), origin.display()));
     Ok(record)
 }

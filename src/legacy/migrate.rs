@@ -207,8 +207,9 @@ pub fn apply(paths: &Paths, lock: Option<&Lock>, old: &OldHome) -> Result<Outcom
         added.push(Req { name: name.clone(), op: Op::Any, version: String::new() });
     }
     if write && !added.is_empty() {
-        db.save(paths)?;
-        world::update(paths, &added, &[])?;
+        let world = world::Change { add: added, drop: Vec::new() };
+        let sbom = crate::config::Config::load(paths).map(|c| c.sbom).unwrap_or(true);
+        crate::txn::commit_records(paths, &db, &world, sbom)?;
     }
     bring_settings(paths, write, &old.settings, &mut out)?;
     general_losses(old, &mut out);

@@ -28,6 +28,11 @@ pub struct Package {
     pub arch: String,
     /// Placement of the archive's members (upstream assets served as they are).
     pub place: Placement,
+    /// Package URL for SBOMs and scanners (`pkg:github/BurntSushi/ripgrep@14.1.1`); empty
+    /// when the entry gives none (alp then writes a `pkg:generic/…` one).
+    pub purl: String,
+    /// CPE 2.3 name, for vulnerability databases that match by it.
+    pub cpe: String,
 }
 
 /// Where an archive's members go (SPEC section 3): `strip` leading components, put the
@@ -177,7 +182,18 @@ impl Package {
             // Placement is for index entries; in an archive's own metadata (or the database,
             // whose `files` are the installed ones) it means nothing.
             place: if archive_meta { Placement::default() } else { Placement::from_json(&f, &what)? },
+            purl: f.str_or_empty("purl")?,
+            cpe: f.str_or_empty("cpe")?,
         };
+        if !p.purl.is_empty() && (!p.purl.starts_with("pkg:") || p.purl.contains(char::is_whitespace)) {
+            return Err(error::bad_input(format!(
+                "{what}: purl '{}' is not a package URL (pkg:TYPE/NAME@VERSION)",
+                p.purl
+            )));
+        }
+        if !p.cpe.is_empty() && !p.cpe.starts_with("cpe:2.3:") {
+            return Err(error::bad_input(format!("{what}: cpe '{}' is not a CPE 2.3 name (cpe:2.3:…)", p.cpe)));
+        }
         if !p.arch.is_empty() && !ARCHES.contains(&p.arch.as_str()) {
             return Err(error::bad_input(format!("{what}: unknown arch '{}' (known: {})", p.arch, ARCHES.join(", "))));
         }
@@ -223,6 +239,11 @@ impl Package {
         ];
         if !self.arch.is_empty() {
             pairs.push(("arch", json::string(&self.arch)));
+        }
+        for (key, value) in [("purl", &self.purl), ("cpe", &self.cpe)] {
+            if !value.is_empty() {
+                pairs.push((key, json::string(value)));
+            }
         }
         pairs
     }
