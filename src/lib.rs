@@ -19,6 +19,7 @@ pub mod log;
 pub mod progress;
 pub mod random;
 pub mod repo;
+pub mod suggest;
 pub mod resolve;
 pub mod timefmt;
 pub mod txn;

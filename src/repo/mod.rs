@@ -293,7 +293,11 @@ fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) ->
     match verified {
         Ok(k) => Ok(Some(k.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())),
         Err(e) if acc.untrusted_ok() => {
-            let why = if acc.allow_untrusted { "--allow-untrusted" } else { "verify_packages is false in config.json" };
+            let why = if acc.allow_untrusted {
+                "--allow-untrusted".to_string()
+            } else {
+                acc.config.origin("verify_packages", acc.paths)
+            };
             crate::ui::warn(&format!(
                 "{what}: using an UNVERIFIED index because of {why} ({})",
                 e.msg.trim_start_matches(&format!("{what}: "))
