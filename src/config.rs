@@ -209,9 +209,10 @@ impl Config {
         for (key, ty, default, _) in KEYS {
             let env = env_name(key);
             let (v, source) = match std::env::var(&env) {
-                Ok(text) => {
-                    (parse_value(key, *ty, &text).map_err(|e| e.context(format!("environment variable {env}")))?, Source::Env)
-                }
+                Ok(text) => (
+                    parse_value(key, *ty, &text).map_err(|e| e.context(format!("environment variable {env}")))?,
+                    Source::Env,
+                ),
                 Err(_) => match lookup(&file, key) {
                     Some(v) => (v.clone(), Source::File),
                     None => (json::from_str(default).unwrap_or(Value::Null), Source::Default),

@@ -26,6 +26,35 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Io,
+        Kind::Usage,
+        Kind::Resolve,
+        Kind::Network,
+        Kind::Integrity,
+        Kind::BadInput,
+        Kind::Conflict,
+        Kind::Problems,
+    ];
+
+    /// The README's exit-code table says the same (a test holds them together).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::Io => "local I/O or a failed hook (the message names the file or hook)",
+            Kind::Usage => "usage: bad flag, bad request syntax, unknown config key or wrong type",
+            Kind::Resolve => {
+                "no such package (not in any repository, or not installed where it must be), version conflict, dependency cycle"
+            }
+            Kind::Network => "network: repository or download unreachable, HTTP error, timeout",
+            Kind::Integrity => {
+                "integrity/trust: sha256 or size mismatch, bad or missing signature, expired index, rollback"
+            }
+            Kind::BadInput => "bad input: malformed or unsafe archive, malformed index",
+            Kind::Conflict => "conflict: two packages own a file, or a removal would break a dependant",
+            Kind::Problems => "`doctor` found problems",
+        }
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Kind::Io => 1,

@@ -425,6 +425,12 @@ pub fn kept_signer(paths: &Paths, repo_url: &str) -> Option<String> {
     read_meta(&kept_dir(paths, &Repo { url: repo_url.to_string() })).and_then(|m| m.signed_by)
 }
 
+/// Seconds since a repository's kept index was last fetched and verified (for "up to date"
+/// messages); None when none is kept.
+pub fn kept_age(paths: &Paths, repo: &Repo) -> Option<u64> {
+    read_meta(&kept_dir(paths, repo)).map(|m| crate::timefmt::now().saturating_sub(m.fetched))
+}
+
 /// All candidates from all loaded indexes, in repository order.
 pub fn candidates(loaded: &[Loaded]) -> Vec<Candidate> {
     loaded
