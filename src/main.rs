@@ -11,7 +11,7 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             ui::error(&e.msg);
-            if cli::wants_json(&args) {
+            if cli::wants_json(&args) && !cmd::json_printed() {
                 cmd::print_json(&cmd::error_document(&e));
             }
             e.kind.exit_code()

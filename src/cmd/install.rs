@@ -225,7 +225,8 @@ fn take_orphans(ctx: &Ctx, orphans: &[String]) -> Result<bool> {
         return Ok(true);
     }
     if ctx.json || ctx.quiet || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        ui::status(&format!("alp: {what}; 'alp remove {}' removes them (or pass --yes)", orphans.join(" ")));
+        let them = if orphans.len() == 1 { "it" } else { "them" };
+        ui::status(&format!("alp: {what}; 'alp remove {}' removes {them} (or pass --yes)", orphans.join(" ")));
         return Ok(false);
     }
     eprint!("alp: {what}. Remove them too? [y/N] ");

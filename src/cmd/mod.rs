@@ -119,7 +119,16 @@ pub fn error_document(e: &crate::error::Error) -> miniserde::json::Value {
     )])
 }
 
+static PRINTED_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a command has printed its JSON document (a failing `verify` prints its report,
+/// and then no error document follows: `--json` gives one document).
+pub fn json_printed() -> bool {
+    PRINTED_JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Prints a JSON document on stdout (for `--json`).
 pub fn print_json(v: &miniserde::json::Value) {
+    PRINTED_JSON.store(true, std::sync::atomic::Ordering::Relaxed);
     println!("{}", miniserde::json::to_string(v));
 }

@@ -162,7 +162,7 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
     // Empty fields are left out rather than printed as "Author:" with nothing after.
     let row = |k: &str, v: &str| {
         if !v.is_empty() {
-            println!("{:<14} {v}", format!("{k}:"))
+            println!("{:<16} {v}", format!("{k}:"))
         }
     };
     row("Name", &pkg.name);

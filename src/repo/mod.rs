@@ -304,7 +304,11 @@ fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) ->
             ));
             Ok(None)
         }
-        Err(e) => Err(e),
+        // The way out is named here, where it applies, not where the check failed.
+        Err(e) => Err(error::Error {
+            msg: format!("{} (trusted keys: {}), or pass --allow-untrusted", e.msg, acc.paths.keys().display()),
+            ..e
+        }),
     }
 }
 
@@ -410,7 +414,8 @@ pub fn load_kept(acc: &Access, repo: &Repo) -> Result<Loaded> {
         // indexes it signed at once, not at the repository's next change.
         let sig_text = std::fs::read_to_string(dir.join("index.json.minisig")).map_err(|_| {
             error::integrity(format!(
-                "{what}: the kept index is not signed; run 'alp update' with the repository's key in etc/alp/keys, or pass --allow-untrusted"
+                "{what}: the kept index is not signed; run 'alp update' with the repository's key in {}, or pass --allow-untrusted",
+                acc.paths.keys().display()
             ))
         })?;
         let keys = sig::load_keys(&acc.paths.keys())?;
