@@ -178,8 +178,13 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
             row("Signed by", signer.as_deref().unwrap_or("(not verified)"));
         }
     }
-    if pkg.size > 0 {
-        row("Archive size", &human(pkg.size));
+    // A local archive's own metadata cannot know the archive's size: measure the file.
+    let archive_size = match origin.strip_prefix("local:") {
+        Some(file) => std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+        None => pkg.size,
+    };
+    if archive_size > 0 {
+        row("Archive size", &human(archive_size));
     }
     // What is on disk is measured; the index's figure is for packages not installed.
     let on_disk = installed.filter(|p| p.meta.version == pkg.version).map(|p| p.size);
