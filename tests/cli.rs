@@ -404,3 +404,13 @@ fn the_docs_commands_run_as_written() {
         }
     }
 }
+
+#[test]
+fn build_warns_about_an_unknown_package_json_field() {
+    let dir = TempDir::new("pkg");
+    std::fs::create_dir_all(dir.join("p/.ALP")).unwrap();
+    std::fs::write(dir.join("p/.ALP/package.json"), r#"{"name":"a","version":"1","licence":"MIT"}"#).unwrap();
+    let o = run(Command::new(bin()).arg("build").arg(dir.join("p")).arg("-o").arg(dir.path()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown field 'licence' is ignored; did you mean license?"), "{}", stderr(&o));
+}
