@@ -373,7 +373,8 @@ fn the_docs_commands_run_as_written() {
                 let runnable = line.split_whitespace().nth(1).is_some_and(|c| local.contains(&c))
                     && line.starts_with("alp ")
                     && !line.contains("://")
-                    && !line.contains('…');
+                    && !line.contains('…')
+                    && !line.contains("--add"); // upstream assets are not here
                 if !runnable {
                     continue;
                 }

@@ -126,11 +126,25 @@ fn split(args: &[String]) -> Result<Split> {
     let mut out = Split::default();
     let mut queue: VecDeque<String> = args.iter().cloned().collect();
     let mut command: Option<String> = None;
+    // The command's own options win over global ones of the same name (`index --arch`,
+    // `index --version`).
+    let mut own: &[argh::FlagInfo] = &[];
     while let Some(a) = queue.pop_front() {
         if a == "--" {
             out.words.push(a);
             out.words.extend(queue.drain(..));
             break;
+        }
+        if let Some(f) =
+            own.iter().find(|f| f.long != "--help" && (f.long == a || f.short.is_some_and(|c| a == format!("-{c}"))))
+        {
+            out.words.push(a);
+            if matches!(f.kind, FlagInfoKind::Option { .. })
+                && let Some(v) = queue.pop_front()
+            {
+                out.words.push(v);
+            }
+            continue;
         }
         if take_special(&a, &mut out) || take_global(&a, &mut queue, &mut out.globals)? {
             continue;
@@ -146,6 +160,7 @@ fn split(args: &[String]) -> Result<Split> {
                 init_tail(&mut queue, &mut out)?;
                 break;
             }
+            own = command_info(&name).map(|i| i.flags).unwrap_or(&[]);
             command = Some(name);
             continue;
         }
@@ -209,7 +224,7 @@ fn split_shorts(a: &str, command: Option<&str>) -> Option<Vec<String>> {
 /// front of it so argh never reads the command's own flags. Global options among init's
 /// are taken out like anywhere else.
 fn init_tail(queue: &mut VecDeque<String>, out: &mut Split) -> Result<()> {
-    let info = command_info("init").unwrap_or_default();
+    let info = <super::Init as ArgsInfo>::get_args_info();
     let takes_value = |t: &str| {
         info.flags.iter().any(|f| {
             matches!(f.kind, FlagInfoKind::Option { .. })
@@ -262,6 +277,13 @@ mod tests {
         let (w, g) = words(&["compile", "dir", "--root=/r", "--dry-run"]);
         assert_eq!(w, ["build", "dir"]);
         assert!(g.on(Id::Simulate));
+    }
+
+    #[test]
+    fn a_command_option_wins_over_a_global_of_the_same_name() {
+        let (w, g) = words(&["index", "r", "--add", "x", "--version", "2.0", "--arch", "x86_64", "-q"]);
+        assert_eq!(w, ["index", "r", "--add", "x", "--version", "2.0", "--arch", "x86_64"]);
+        assert!(g.on(Id::Quiet) && g.value(Id::Arch).is_none());
     }
 
     #[test]

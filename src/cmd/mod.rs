@@ -34,7 +34,9 @@ pub fn dispatch(g: Globals, command: Command) -> Result<i32> {
     crate::ui::set_verbose(g.on(Id::Verbose) && !g.on(Id::Quiet));
     let started = std::time::Instant::now();
     let root = g.value(Id::Root).unwrap_or_else(|| "/".to_string());
-    if std::fs::metadata(&root).is_ok_and(|m| !m.is_dir()) {
+    // Not for init: its fast path reads the database and nothing else (a file as root
+    // fails there, naming the path).
+    if !matches!(command, Command::Init(_)) && std::fs::metadata(&root).is_ok_and(|m| !m.is_dir()) {
         return Err(crate::error::usage(format!("--root {root} is not a directory")));
     }
     let paths = Paths::new(PathBuf::from(root), g.value(Id::CacheDir).map(PathBuf::from));
