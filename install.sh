@@ -33,9 +33,9 @@ usage: sh install.sh [-q] [-v] [-h]
        curl -fsSL https://github.com/alp-pm/alp/releases/latest/download/install.sh | sh -s -- [-q] [-v]
 
 options:
-  -q  quiet: print nothing but errors
-  -v  verbose: print each step (URLs, checksums, paths)
-  -h  print this help and exit
+  -q, --quiet    print nothing but errors
+  -v, --verbose  print each step (URLs, checksums, paths)
+  -h, --help     print this help and exit
 
 environment:
   ALP_INSTALL_DIR   directory for the alp binary
@@ -72,15 +72,25 @@ last_line() {
 }
 
 parse_args() {
-    while getopts :qvh opt; do
-        case $opt in
-            q) QUIET=1 VERBOSE=0 ;;
-            v) VERBOSE=1 QUIET=0 ;;
-            h) usage; exit 0 ;;
-            *) die "unknown option: -$OPTARG (try -h)" ;;
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -h | --help) usage; exit 0 ;;
+            -q | --quiet) QUIET=1 VERBOSE=0 ;;
+            -v | --verbose) VERBOSE=1 QUIET=0 ;;
+            --) shift; break ;;
+            -[qvh]?*)
+                # Combined short options (-qv): take the first letter, put the rest back.
+                rest=${1#-?}
+                first=${1%"$rest"}
+                shift
+                set -- "$first" "-$rest" "$@"
+                continue
+                ;;
+            -*) die "unknown option: $1 (try -h)" ;;
+            *) break ;;
         esac
+        shift
     done
-    shift $((OPTIND - 1))
     if [ $# -gt 0 ]; then
         die "unexpected argument: $1 (settings come from the environment; try -h)"
     fi

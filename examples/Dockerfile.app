@@ -10,5 +10,7 @@ FROM ${ALP_IMAGE} AS alp
 
 FROM debian:bookworm-slim
 COPY --from=alp /alp /usr/local/bin/alp
+# The key examples/repo's index is signed with: alp trusts the keys in /etc/alp/keys.
+COPY keys/*.pub /etc/alp/keys/
 ENTRYPOINT ["/usr/local/bin/alp", "init", "--"]
 CMD ["hello"]

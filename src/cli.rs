@@ -1,52 +1,25 @@
-//! The command line: global options, one subcommand each, parsed with argh.
-//! Global options may come before or after the subcommand (`alp install jq --root /x`).
+//! The command line: one argh struct per command (its description, options and example
+//! are the only ones: `help`, completions and the man page read them from here). Global
+//! options live in `globals`, and `parse` takes them from anywhere on the line.
 
-use argh::FromArgs;
+mod globals;
+mod parse;
 
+pub use globals::{GLOBALS, Global, Globals, Id};
+pub use parse::{ALIASES, Parsed, command_info, command_names, parse, wants_json};
+
+use argh::{ArgsInfo, FromArgs};
+
+// Global options are not argh's: `globals::GLOBALS` defines them and `parse` takes them
+// out, wherever they stand, before argh sees the command.
 /// alp: install prebuilt packages from static repositories; a container entrypoint.
-#[derive(FromArgs, Debug)]
-pub struct Cli {
-    /// install root (default /, or $ALP_ROOT)
-    #[argh(option)]
-    pub root: Option<String>,
-    /// add a repository URL or path (repeatable)
-    #[argh(option)]
-    pub repo: Vec<String>,
-    /// download cache directory (default ROOT/var/cache/alp, or $ALP_CACHE_DIR)
-    #[argh(option)]
-    pub cache_dir: Option<String>,
-    /// print one JSON document on stdout
-    #[argh(switch)]
-    pub json: bool,
-    /// print only errors
-    #[argh(switch, short = 'q')]
-    pub quiet: bool,
-    /// answer yes to any question
-    #[argh(switch, short = 'y')]
-    pub yes: bool,
-    /// use only the cache and kept indexes; no network
-    #[argh(switch)]
-    pub offline: bool,
-    /// print the plan and change nothing
-    #[argh(switch)]
-    pub simulate: bool,
-    /// no colour (also NO_COLOR)
-    #[argh(switch)]
-    pub no_color: bool,
-    /// accept indexes that are unsigned or signed by an untrusted key
-    #[argh(switch)]
-    pub allow_untrusted: bool,
-    /// keep setuid/setgid bits from archives
-    #[argh(switch)]
-    pub allow_setuid: bool,
-    /// install packages built for this arch (x86_64, aarch64; default: this binary's)
-    #[argh(option)]
-    pub arch: Option<String>,
+#[derive(FromArgs, ArgsInfo, Debug)]
+pub struct Top {
     #[argh(subcommand)]
     pub command: Command,
 }
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 #[argh(subcommand)]
 pub enum Command {
     Update(Update),
@@ -76,13 +49,65 @@ pub enum Command {
     InstallLocal(InstallLocal),
     Migrate(Migrate),
     SelfUpdate(SelfUpdate),
+    Files(Files),
+    Owner(Owner),
+    Why(Why),
+    Outdated(Outdated),
+    Completions(Completions),
+    Man(Man),
 }
 
+/// list the files an installed package owns
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "files", example = "alp files jq")]
+pub struct Files {
+    /// installed package name
+    #[argh(positional)]
+    pub name: String,
+}
+
+/// show which installed package owns a path
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "owner", example = "alp owner /usr/bin/jq")]
+pub struct Owner {
+    /// a path under the root (absolute or relative to it)
+    #[argh(positional)]
+    pub path: String,
+}
+
+/// show why a package is installed: the requests and dependants that keep it
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "why", example = "alp why oniguruma")]
+pub struct Why {
+    /// installed package name
+    #[argh(positional)]
+    pub name: String,
+}
+
+/// show what `upgrade` would do, with versions
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "outdated", example = "alp outdated")]
+pub struct Outdated {}
+
+/// print a shell completion script (bash, zsh or fish)
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "completions", example = "alp completions bash > /etc/bash_completion.d/alp")]
+pub struct Completions {
+    /// one of: bash, zsh, fish
+    #[argh(positional)]
+    pub shell: String,
+}
+
+/// print alp's manual page (roff)
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "man", example = "alp man > /usr/local/share/man/man1/alp.1")]
+pub struct Man {}
+
 /// manage signing keys: `key generate`
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "key")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "key", example = "alp key generate --unencrypted -s ci.key")]
 pub struct Key {
-    /// action: generate
+    /// one of: generate
     #[argh(positional)]
     pub action: String,
     /// secret key file to write (default ./alp.key); the public key goes beside it as .pub
@@ -100,8 +125,8 @@ pub struct Key {
 }
 
 /// sign a file with a minisign secret key (writes FILE.minisig)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "sign")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "sign", example = "alp sign -s alp.key repo/index.json")]
 pub struct Sign {
     /// secret key file (default ./alp.key)
     #[argh(option, short = 's')]
@@ -112,8 +137,8 @@ pub struct Sign {
 }
 
 /// verify FILE.minisig against a public key or the trusted keys
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "verify")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "verify", example = "alp verify -p alp.pub repo/index.json")]
 pub struct Verify {
     /// public key file (default: every key in etc/alp/keys)
     #[argh(option, short = 'p')]
@@ -124,8 +149,8 @@ pub struct Verify {
 }
 
 /// show which key signed the index an installed package came from
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "cert-info")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "cert-info", example = "alp cert-info jq")]
 pub struct CertInfo {
     /// package name, or a legacy cerf.alpc / .alp file
     #[argh(positional)]
@@ -133,8 +158,8 @@ pub struct CertInfo {
 }
 
 /// make a signing key pair; given a repository directory, sign its index too
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "cert-create")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "cert-create", example = "alp cert-create --unencrypted repo")]
 pub struct CertCreate {
     /// secret key file (default ./alp.key)
     #[argh(option, short = 's')]
@@ -151,8 +176,8 @@ pub struct CertCreate {
 }
 
 /// fetch a repository's index and signature and report validity and key id
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "cert-scan")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "cert-scan", example = "alp cert-scan https://example.org/repo")]
 pub struct CertScan {
     /// repository URL or path
     #[argh(positional)]
@@ -160,18 +185,18 @@ pub struct CertScan {
 }
 
 /// counts and sizes: packages, disk, cache, last update
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "stats")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "stats", example = "alp stats")]
 pub struct Stats {}
 
 /// check the installation; non-zero exit when something is wrong
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "doctor")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "doctor", example = "alp doctor")]
 pub struct Doctor {}
 
 /// print an SBOM of the installed packages (CycloneDX 1.5 or SPDX 2.3 JSON)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "sbom")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "sbom", example = "alp sbom --format spdx -o /sbom.spdx.json")]
 pub struct Sbom {
     /// cyclonedx (the default) or spdx
     #[argh(option)]
@@ -182,13 +207,13 @@ pub struct Sbom {
 }
 
 /// finish an interrupted change and apply every fix doctor suggests
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "fix")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "fix", example = "alp fix")]
 pub struct Fix {}
 
 /// empty the download cache (--all: kept indexes too)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "clean")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "clean", example = "alp clean --all")]
 pub struct Clean {
     /// also remove kept indexes
     #[argh(switch)]
@@ -196,8 +221,8 @@ pub struct Clean {
 }
 
 /// show settings, or `config get KEY`, `config set KEY VALUE`
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "config")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "config", example = "alp config set timeout 60")]
 pub struct ConfigCmd {
     /// get KEY | set KEY VALUE
     #[argh(positional)]
@@ -205,8 +230,8 @@ pub struct ConfigCmd {
 }
 
 /// install an old-format .alp package file
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "install-local")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "install-local", example = "alp install-local old-tool-1.0.alp")]
 pub struct InstallLocal {
     /// the .alp file (or a .tar.gz archive)
     #[argh(positional)]
@@ -214,8 +239,8 @@ pub struct InstallLocal {
 }
 
 /// bring records and settings over from the old Python tool's ~/.alp
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "migrate")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "migrate", example = "alp migrate --from ~/.alp")]
 pub struct Migrate {
     /// the old tool's directory (default ~/.alp)
     #[argh(option)]
@@ -223,8 +248,8 @@ pub struct Migrate {
 }
 
 /// replace this binary with the newest signed release
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "self-update")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "self-update", example = "alp self-update")]
 pub struct SelfUpdate {
     /// allow a downgrade or re-install of the same version
     #[argh(switch)]
@@ -235,8 +260,8 @@ pub struct SelfUpdate {
 }
 
 /// pin exact versions, URLs and sha256 of REQ and its dependencies
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "lock")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "lock", example = "alp lock jq ripgrep -o alp.lock")]
 pub struct Lock {
     /// output file ("-" for stdout)
     #[argh(option, short = 'o', default = "String::from(\"alp.lock\")")]
@@ -247,22 +272,26 @@ pub struct Lock {
 }
 
 /// fetch and verify every repository's index
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "update")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "update", example = "alp update")]
 pub struct Update {}
 
-/// install packages (name, name=V, name>=V, ...) or local archives
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "install")]
+/// install packages (name, name=V, name@V, name>=V, ...) or local archives
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "install", example = "alp install jq 'ripgrep>=14' ./local-1.0.tar.zst")]
 pub struct Install {
+    /// put an installed package's files back as recorded (same version, through the
+    /// normal transaction)
+    #[argh(switch)]
+    pub reinstall: bool,
     /// packages to install
     #[argh(positional)]
     pub requests: Vec<String>,
 }
 
 /// remove installed packages
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "remove")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "remove", example = "alp remove --cascade oniguruma")]
 pub struct Remove {
     /// also remove the packages that depend on them
     #[argh(switch)]
@@ -273,8 +302,8 @@ pub struct Remove {
 }
 
 /// upgrade installed packages (all when none are named)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "upgrade")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "upgrade", example = "alp upgrade")]
 pub struct Upgrade {
     /// packages to upgrade
     #[argh(positional)]
@@ -282,17 +311,20 @@ pub struct Upgrade {
 }
 
 /// list available packages, optionally of one category
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "list")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "list", example = "alp list --all-versions net")]
 pub struct List {
+    /// list every version, not only the newest
+    #[argh(switch)]
+    pub all_versions: bool,
     /// category
     #[argh(positional)]
     pub category: Option<String>,
 }
 
 /// search names and descriptions
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "search")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "search", example = "alp search json")]
 pub struct Search {
     /// text to look for (case-insensitive)
     #[argh(positional)]
@@ -300,8 +332,8 @@ pub struct Search {
 }
 
 /// show everything about a package
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "info")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "info", example = "alp info jq")]
 pub struct Info {
     /// package name
     #[argh(positional)]
@@ -309,13 +341,13 @@ pub struct Info {
 }
 
 /// list installed packages
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "installed")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "installed", example = "alp installed")]
 pub struct Installed {}
 
 /// make a package archive from a directory (alias: compile)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "build")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "build", example = "alp build -o repo pkgs/hello")]
 pub struct Build {
     /// output directory (default: current directory)
     #[argh(option, short = 'o')]
@@ -329,8 +361,8 @@ pub struct Build {
 }
 
 /// write DIR/index.json for the archives in DIR
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "index")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "index", example = "alp index --sign alp.key repo")]
 pub struct Index {
     /// repository name (default: the directory's name); with --add, the package's name
     #[argh(option)]
@@ -374,8 +406,8 @@ pub struct Index {
 }
 
 /// container entrypoint: install what is declared, then run CMD as PID 1's child
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "init")]
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "init", example = "alp init --packages \"jq curl\" -- my-server --port 8080")]
 pub struct Init {
     /// packages to ensure (space or comma separated; also $ALP_PACKAGES)
     #[argh(option)]
@@ -416,116 +448,9 @@ pub fn seconds(text: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("'{text}' is not a number of seconds (such as 3 or 0.5)"))
 }
 
-/// Options that take a value, for moving global options in front of the subcommand.
-const GLOBAL_WITH_VALUE: &[&str] = &["--root", "--repo", "--cache-dir"];
-/// `init`'s own options that take a value: the word after one is not yet the command.
-const INIT_WITH_VALUE: &[&str] = &["--packages", "--lock", "-e", "--expect", "--grace", "--term-delay"];
-const GLOBAL_SWITCHES: &[&str] = &[
-    "--json",
-    "--quiet",
-    "-q",
-    "--yes",
-    "-y",
-    "--offline",
-    "--simulate",
-    "--no-color",
-    "--allow-untrusted",
-    "--allow-setuid",
-];
-/// Old and alternative command names.
-const ALIASES: &[(&str, &str)] =
-    &[("compile", "build"), ("add", "install"), ("del", "remove"), ("uninstall", "remove")];
-
-/// Reorders `args` (without the program name) so argh sees global options first, and maps
-/// aliases to their command. Nothing after a `--` is touched (init's command).
-pub fn normalize(args: &[String]) -> Vec<String> {
-    let mut globals = Vec::new();
-    let mut rest = Vec::new();
-    let mut i = 0;
-    let mut seen_command = false;
-    while i < args.len() {
-        let a = &args[i];
-        if a == "--" {
-            rest.extend(args[i..].iter().cloned());
-            break;
-        }
-        if let Some((flag, _)) = a.split_once('=').filter(|(f, _)| GLOBAL_WITH_VALUE.contains(f)) {
-            let value = a[flag.len() + 1..].to_string();
-            globals.push(flag.to_string());
-            globals.push(value);
-        } else if GLOBAL_WITH_VALUE.contains(&a.as_str()) && i + 1 < args.len() {
-            globals.push(a.clone());
-            globals.push(args[i + 1].clone());
-            i += 1;
-        } else if GLOBAL_SWITCHES.contains(&a.as_str()) {
-            globals.push(a.clone());
-        } else if !seen_command && !a.starts_with('-') {
-            seen_command = true;
-            let name = ALIASES.iter().find(|(from, _)| from == a).map_or(a.as_str(), |(_, to)| to);
-            rest.push(name.to_string());
-            // init's command starts at its first positional: leave the rest alone.
-            if name == "init" {
-                let tail = &args[i + 1..];
-                let mut j = 0;
-                while j < tail.len() {
-                    let t = &tail[j];
-                    if t == "--" || !t.starts_with('-') {
-                        break;
-                    }
-                    if GLOBAL_SWITCHES.contains(&t.as_str()) {
-                        globals.push(t.clone());
-                    } else if GLOBAL_WITH_VALUE.contains(&t.as_str()) && j + 1 < tail.len() {
-                        globals.push(t.clone());
-                        globals.push(tail[j + 1].clone());
-                        j += 1;
-                    } else {
-                        rest.push(t.clone());
-                        if INIT_WITH_VALUE.contains(&t.as_str()) && j + 1 < tail.len() {
-                            rest.push(tail[j + 1].clone());
-                            j += 1;
-                        }
-                    }
-                    j += 1;
-                }
-                if j < tail.len() && tail[j] != "--" {
-                    rest.push("--".to_string());
-                }
-                rest.extend(tail[j..].iter().cloned());
-                break;
-            }
-        } else {
-            rest.push(a.clone());
-        }
-        i += 1;
-    }
-    globals.extend(rest);
-    globals
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn n(args: &[&str]) -> Vec<String> {
-        normalize(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn globals_move_to_the_front() {
-        assert_eq!(n(&["install", "jq", "--root", "/x", "-q"]), ["--root", "/x", "-q", "install", "jq"]);
-        assert_eq!(n(&["compile", "dir", "--root=/r"]), ["--root", "/r", "build", "dir"]);
-    }
-
-    #[test]
-    fn init_command_is_left_alone() {
-        assert_eq!(n(&["init", "-g", "sh", "-c", "x --root y"]), ["init", "-g", "--", "sh", "-c", "x --root y"]);
-        assert_eq!(n(&["init", "--root", "/r", "--", "a", "--json"]), ["--root", "/r", "init", "--", "a", "--json"]);
-        assert_eq!(n(&["init"]), ["init"]);
-        assert_eq!(
-            n(&["init", "--grace", "1", "--term-delay", "2", "--wait-all", "sleep", "5"]),
-            ["init", "--grace", "1", "--term-delay", "2", "--wait-all", "--", "sleep", "5"]
-        );
-    }
 
     #[test]
     fn seconds_are_whole_or_decimal_and_never_negative() {

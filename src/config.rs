@@ -65,106 +65,196 @@ impl Paths {
 }
 
 /// One setting's type, for `config set` checks.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Type {
     Bool,
     Int,
     Text,
 }
 
-/// Every key `config.json` may hold: name, type, default (as JSON text), meaning.
-pub const KEYS: &[(&str, Type, &str, &str)] = &[
-    ("auto_update", Type::Bool, "true", "refresh indexes older than update_interval before resolving"),
-    ("update_interval", Type::Int, "3600", "seconds an index stays fresh"),
-    ("cache_size", Type::Int, "1000", "download cache cap in MB"),
-    ("verify_packages", Type::Bool, "true", "require signed indexes (false = allow untrusted)"),
-    ("parallel_install", Type::Bool, "true", "download packages in parallel"),
-    ("check_dependencies", Type::Bool, "true", "resolve and install dependencies"),
-    ("keep_cache", Type::Bool, "true", "keep downloaded archives in the cache"),
-    ("parallel_downloads", Type::Int, "4", "downloads at once"),
-    ("timeout", Type::Int, "30", "network connect/read timeout in seconds"),
-    ("retries", Type::Int, "3", "retries on connection errors and HTTP 5xx"),
-    ("hook_timeout", Type::Int, "300", "seconds a hook may run"),
-    ("log_size", Type::Int, "1024", "rotate alp.log past this many KB"),
-    (
-        "release_url",
-        Type::Text,
-        "\"https://github.com/alp-pm/alp/releases/latest/download/release.json\"",
-        "self-update manifest URL",
-    ),
-    (
-        "legacy_raw_base",
-        Type::Text,
-        "\"https://raw.githubusercontent.com\"",
-        "raw-file base for legacy+https://github.com/... sources",
-    ),
-    ("sbom", Type::Bool, "true", "keep var/lib/alp/sbom.cdx.json, an SBOM of what is installed, current"),
-];
+impl Type {
+    /// What a value of this type looks like, for messages ("config key timeout must be a whole number").
+    pub fn expected(self) -> &'static str {
+        match self {
+            Type::Bool => "true or false",
+            Type::Int => "a whole number",
+            Type::Text => "a string",
+        }
+    }
+}
 
-/// The effective settings. Read once per command.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub auto_update: bool,
-    pub update_interval: u64,
-    pub cache_size: u64,
-    pub verify_packages: bool,
-    pub parallel_install: bool,
-    pub check_dependencies: bool,
-    pub keep_cache: bool,
-    pub parallel_downloads: u64,
-    pub timeout: u64,
-    pub retries: u64,
-    pub hook_timeout: u64,
-    pub log_size: u64,
-    pub release_url: String,
-    pub legacy_raw_base: String,
-    pub sbom: bool,
+/// Where a setting's effective value came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Source {
+    #[default]
+    Default,
+    File,
+    Env,
+}
+
+/// A Rust type a setting can have: how it maps to `Type` and to JSON values.
+trait Setting: Sized {
+    const TYPE: Type;
+    fn from_value(v: &Value) -> Option<Self>;
+    fn text(&self) -> String;
+}
+
+impl Setting for bool {
+    const TYPE: Type = Type::Bool;
+    fn from_value(v: &Value) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Setting for u64 {
+    const TYPE: Type = Type::Int;
+    fn from_value(v: &Value) -> Option<u64> {
+        match v {
+            Value::Number(Number::U64(n)) => Some(*n),
+            _ => None,
+        }
+    }
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Setting for String {
+    const TYPE: Type = Type::Text;
+    fn from_value(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+/// The one table of settings. Each line gives the `Config` field, its type, its default,
+/// optionally the range a number is held to, and its meaning; `KEYS` (for `config` and
+/// doctor), the environment names, loading and `config get` all derive from it.
+macro_rules! settings {
+    ($($key:ident: $ty:ty = $default:literal $(in $lo:literal ..= $hi:expr)?, $meaning:literal;)*) => {
+        /// The effective settings. Read once per command.
+        #[derive(Debug, Clone, Default)]
+        pub struct Config {
+            $(#[doc = $meaning] pub $key: $ty,)*
+            /// Where each key's value came from (keys at their default are absent).
+            pub sources: Vec<(&'static str, Source)>,
+        }
+
+        /// Every key `config.json` may hold: name, type, default (as JSON text), meaning.
+        pub const KEYS: &[(&str, Type, &str, &str)] =
+            &[$((stringify!($key), <$ty as Setting>::TYPE, stringify!($default), $meaning),)*];
+
+        impl Config {
+            /// Sets one key from a JSON value of the right type; false when the type is wrong.
+            fn assign(&mut self, key: &str, v: &Value) -> bool {
+                match key {
+                    $(stringify!($key) => match <$ty as Setting>::from_value(v) {
+                        #[allow(unused_mut)]
+                        Some(mut x) => {
+                            $(x = x.clamp($lo, $hi);)?
+                            self.$key = x;
+                            true
+                        }
+                        None => false,
+                    },)*
+                    _ => false,
+                }
+            }
+
+            /// One key's effective value as text; None for an unknown key.
+            pub fn text(&self, key: &str) -> Option<String> {
+                match key {
+                    $(stringify!($key) => Some(Setting::text(&self.$key)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    auto_update: bool = true, "refresh indexes older than update_interval before resolving";
+    update_interval: u64 = 3600, "seconds an index stays fresh";
+    cache_size: u64 = 1000, "download cache cap in MB";
+    verify_packages: bool = true, "require signed indexes (false = allow untrusted)";
+    parallel_install: bool = true, "download packages in parallel";
+    check_dependencies: bool = true, "resolve and install dependencies";
+    keep_cache: bool = true, "keep downloaded archives in the cache";
+    parallel_downloads: u64 = 4 in 1..=32, "downloads at once";
+    timeout: u64 = 30 in 1..=u64::MAX, "network connect/read timeout in seconds";
+    retries: u64 = 3 in 0..=10, "retries on connection errors and HTTP 5xx";
+    hook_timeout: u64 = 300 in 1..=u64::MAX, "seconds a hook may run";
+    log_size: u64 = 1024 in 16..=u64::MAX, "rotate alp.log past this many KB";
+    release_url: String = "https://github.com/alp-pm/alp/releases/latest/download/release.json", "self-update manifest URL";
+    legacy_raw_base: String = "https://raw.githubusercontent.com", "raw-file base for legacy+https://github.com/... sources";
+    sbom: bool = true, "keep var/lib/alp/sbom.cdx.json, an SBOM of what is installed, current";
+}
+
+/// The environment variable that overrides a key: `ALP_<KEY>`.
+pub fn env_name(key: &str) -> String {
+    format!("ALP_{}", key.to_ascii_uppercase())
 }
 
 impl Config {
-    /// Defaults, then `config.json`, then `ALP_<KEY>` variables.
+    /// Defaults, then `config.json`, then `ALP_<KEY>` variables. A key `config.json` holds
+    /// that alp does not know is an error: a typo would otherwise be silently ignored.
     pub fn load(paths: &Paths) -> Result<Config> {
         let file = read_file(&paths.config())?;
-        let mut values = Vec::new();
+        for (key, _) in &file {
+            key_type(key).map_err(|e| e.context(paths.config().display()))?;
+        }
+        let mut cfg = Config::default();
         for (key, ty, default, _) in KEYS {
-            let env_name = format!("ALP_{}", key.to_ascii_uppercase());
-            let v = match std::env::var(&env_name) {
-                Ok(text) => {
-                    parse_value(key, *ty, &text).map_err(|e| e.context(format!("environment variable {env_name}")))?
-                }
+            let env = env_name(key);
+            let (v, source) = match std::env::var(&env) {
+                Ok(text) => (
+                    parse_value(key, *ty, &text).map_err(|e| e.context(format!("environment variable {env}")))?,
+                    Source::Env,
+                ),
                 Err(_) => match lookup(&file, key) {
-                    Some(v) => check_type(key, *ty, v.clone()).map_err(|e| e.context(paths.config().display()))?,
-                    None => json::from_str(default).expect("built-in default parses"),
+                    Some(v) => (v.clone(), Source::File),
+                    None => (json::from_str(default).unwrap_or(Value::Null), Source::Default),
                 },
             };
-            values.push(v);
+            if !cfg.assign(key, &v) {
+                return Err(error::usage(format!(
+                    "{}: config key {key} must be {}, not {}",
+                    paths.config().display(),
+                    ty.expected(),
+                    json::to_string(&v)
+                )));
+            }
+            if source != Source::Default {
+                cfg.sources.push((key, source));
+            }
         }
-        let b = |i: usize| matches!(values[i], Value::Bool(true));
-        let n = |i: usize| match &values[i] {
-            Value::Number(Number::U64(n)) => *n,
-            _ => 0,
-        };
-        let s = |i: usize| match &values[i] {
-            Value::String(s) => s.clone(),
-            _ => String::new(),
-        };
-        Ok(Config {
-            auto_update: b(0),
-            update_interval: n(1),
-            cache_size: n(2),
-            verify_packages: b(3),
-            parallel_install: b(4),
-            check_dependencies: b(5),
-            keep_cache: b(6),
-            parallel_downloads: n(7).clamp(1, 32),
-            timeout: n(8).max(1),
-            retries: n(9).min(10),
-            hook_timeout: n(10).max(1),
-            log_size: n(11).max(16),
-            release_url: s(12),
-            legacy_raw_base: s(13),
-            sbom: b(14),
-        })
+        Ok(cfg)
+    }
+
+    pub fn source(&self, key: &str) -> Source {
+        self.sources.iter().find(|(k, _)| *k == key).map_or(Source::Default, |(_, s)| *s)
+    }
+
+    /// A key's value and where it was set, for messages: "ALP_VERIFY_PACKAGES=false in the
+    /// environment" or "verify_packages: false in ROOT/etc/alp/config.json".
+    pub fn origin(&self, key: &str, paths: &Paths) -> String {
+        let value = self.text(key).unwrap_or_default();
+        match self.source(key) {
+            Source::Env => format!("{}={value} in the environment", env_name(key)),
+            Source::File => format!("{key}: {value} in {}", paths.config().display()),
+            Source::Default => format!("{key}: {value} (the default)"),
+        }
     }
 }
 
@@ -177,7 +267,13 @@ pub fn read_file(path: &Path) -> Result<Vec<(String, Value)>> {
     };
     match json::from_str::<Value>(&text) {
         Ok(Value::Object(map)) => Ok(map.into_iter().collect()),
-        _ => Err(error::usage(format!("{} is not a JSON object; fix or delete it", path.display()))),
+        Ok(_) => Err(error::usage(format!("{} is not a JSON object; fix or delete it", path.display()))),
+        Err(_) => {
+            let at = crate::json::syntax_error(&text)
+                .map(|(line, col, what)| format!(" at line {line}, column {col}: {what}"))
+                .unwrap_or_default();
+            Err(error::usage(format!("{} is not valid JSON{at}; fix or delete it", path.display())))
+        }
     }
 }
 
@@ -188,7 +284,8 @@ fn lookup<'a>(file: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
 pub fn key_type(key: &str) -> Result<Type> {
     KEYS.iter().find(|k| k.0 == key).map(|k| k.1).ok_or_else(|| {
         let known: Vec<&str> = KEYS.iter().map(|k| k.0).collect();
-        error::usage(format!("unknown config key '{key}' (known keys: {})", known.join(", ")))
+        let hint = crate::suggest::did_you_mean(key, known.iter().copied());
+        error::usage(format!("unknown config key '{key}'{hint} (known keys: {})", known.join(", ")))
     })
 }
 
@@ -206,15 +303,6 @@ pub fn parse_value(key: &str, ty: Type, text: &str) -> Result<Value> {
             .map(|n| Value::Number(Number::U64(n)))
             .map_err(|_| error::usage(format!("{key} takes a whole number, not '{text}'"))),
         Type::Text => Ok(Value::String(t.to_string())),
-    }
-}
-
-fn check_type(key: &str, ty: Type, v: Value) -> Result<Value> {
-    match (ty, &v) {
-        (Type::Bool, Value::Bool(_)) | (Type::Int, Value::Number(Number::U64(_))) | (Type::Text, Value::String(_)) => {
-            Ok(v)
-        }
-        _ => Err(error::usage(format!("config key {key} has the wrong type"))),
     }
 }
 
@@ -236,22 +324,5 @@ pub fn set(paths: &Paths, key: &str, text: &str) -> Result<()> {
 /// The effective value of one key as text (for `config get`).
 pub fn get(cfg: &Config, key: &str) -> Result<String> {
     key_type(key)?;
-    Ok(match key {
-        "auto_update" => cfg.auto_update.to_string(),
-        "update_interval" => cfg.update_interval.to_string(),
-        "cache_size" => cfg.cache_size.to_string(),
-        "verify_packages" => cfg.verify_packages.to_string(),
-        "parallel_install" => cfg.parallel_install.to_string(),
-        "check_dependencies" => cfg.check_dependencies.to_string(),
-        "keep_cache" => cfg.keep_cache.to_string(),
-        "parallel_downloads" => cfg.parallel_downloads.to_string(),
-        "timeout" => cfg.timeout.to_string(),
-        "retries" => cfg.retries.to_string(),
-        "hook_timeout" => cfg.hook_timeout.to_string(),
-        "log_size" => cfg.log_size.to_string(),
-        "release_url" => cfg.release_url.clone(),
-        "legacy_raw_base" => cfg.legacy_raw_base.clone(),
-        "sbom" => cfg.sbom.to_string(),
-        _ => unreachable!("key_type accepted it"),
-    })
+    cfg.text(key).ok_or_else(|| error::usage(format!("unknown config key '{key}'")))
 }

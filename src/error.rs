@@ -28,6 +28,40 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Io,
+        Kind::Usage,
+        Kind::Resolve,
+        Kind::Network,
+        Kind::Integrity,
+        Kind::BadInput,
+        Kind::Conflict,
+        Kind::Problems,
+    ];
+
+    /// The README's exit-code table says the same (a test holds them together).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::Io => "local I/O (the message names the file)",
+            Kind::Usage => "usage: bad flag, bad request syntax, unknown config key or wrong type",
+            Kind::Resolve => {
+                "no such package (not in any repository, or not installed where it must be), version conflict, dependency cycle"
+            }
+            Kind::Network => "network: repository or download unreachable, HTTP error, timeout",
+            Kind::Integrity => {
+                "integrity/trust: sha256 or size mismatch, bad or missing signature, expired index, rollback"
+            }
+            Kind::BadInput => "bad input: malformed or unsafe archive, malformed index",
+            Kind::Conflict => "conflict: two packages own a file, or a removal would break a dependant",
+            Kind::Problems => {
+                "problems remain: `doctor` or `fix` found them, or an install hook failed (the package is marked; `alp fix` runs it again)"
+            }
+            Kind::Interrupted => {
+                "a change was stopped by signal N (130 for Ctrl-C, 143 for SIGTERM): `alp: interrupted; nothing was changed`"
+            }
+        }
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Kind::Io => 1,

@@ -125,8 +125,127 @@ pub fn quote_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Where JSON text first goes wrong: (line, column, what was expected), both from 1. None
+/// when the text is valid. miniserde says only that it failed; people editing config.json
+/// need the place.
+pub fn syntax_error(text: &str) -> Option<(usize, usize, &'static str)> {
+    let b = text.as_bytes();
+    let mut p = Scan { b, i: 0 };
+    let result = p.value().and_then(|()| {
+        p.ws();
+        if p.i < b.len() { Err("end of the document") } else { Ok(()) }
+    });
+    let what = result.err()?;
+    let before = &text[..p.i.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, col, what))
+}
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+type Expect = std::result::Result<(), &'static str>;
+
+impl Scan<'_> {
+    fn ws(&mut self) {
+        while self.b.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8, what: &'static str) -> Expect {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(what)
+        }
+    }
+
+    fn value(&mut self) -> Expect {
+        self.ws();
+        match self.b.get(self.i) {
+            Some(b'{') => self.seq(b'}', true),
+            Some(b'[') => self.seq(b']', false),
+            Some(b'"') => self.string(),
+            Some(b'-' | b'0'..=b'9') => {
+                self.i += 1;
+                while self.b.get(self.i).is_some_and(|c| c.is_ascii_digit() || b".eE+-".contains(c)) {
+                    self.i += 1;
+                }
+                Ok(())
+            }
+            _ => {
+                for word in ["true", "false", "null"] {
+                    if self.b[self.i..].starts_with(word.as_bytes()) {
+                        self.i += word.len();
+                        return Ok(());
+                    }
+                }
+                Err("a value (a string in double quotes, a number, true, false, null, an object or a list)")
+            }
+        }
+    }
+
+    /// An object (`keyed`) or a list, its opening bracket not yet consumed.
+    fn seq(&mut self, close: u8, keyed: bool) -> Expect {
+        self.i += 1;
+        self.ws();
+        if self.b.get(self.i) == Some(&close) {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            if keyed {
+                self.ws();
+                if self.b.get(self.i) != Some(&b'"') {
+                    return Err("a key in double quotes");
+                }
+                self.string()?;
+                self.eat(b':', "':' after the key")?;
+            }
+            self.value()?;
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(c) if *c == close => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(if keyed { "',' or '}'" } else { "',' or ']'" }),
+            }
+        }
+    }
+
+    fn string(&mut self) -> Expect {
+        self.i += 1;
+        while let Some(c) = self.b.get(self.i) {
+            self.i += 1;
+            match c {
+                b'"' => return Ok(()),
+                b'\\' => self.i += 1,
+                b'\n' => return Err("a closing '\"' before the end of the line"),
+                _ => {}
+            }
+        }
+        Err("a closing '\"'")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn syntax_errors_have_a_line_and_column() {
+        assert_eq!(syntax_error("{\"a\": 1}"), None);
+        assert_eq!(syntax_error("{\n  \"a\": 1,\n  b: 2\n}").map(|e| (e.0, e.1)), Some((3, 3)));
+        assert_eq!(syntax_error("{\"a\": tru}").map(|e| (e.0, e.1)), Some((1, 7)));
+        assert_eq!(syntax_error("{not json").map(|e| (e.0, e.1)), Some((1, 2)));
+    }
+
     use super::*;
 
     #[test]

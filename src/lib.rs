@@ -23,6 +23,7 @@ pub mod random;
 pub mod repo;
 pub mod resolve;
 pub mod sbom;
+pub mod suggest;
 pub mod timefmt;
 pub mod txn;
 pub mod ui;

@@ -234,7 +234,12 @@ impl<'a> Resolver<'a> {
             let origin = cs.iter().map(|c| c.origin.as_str()).find(|o| *o != "requested");
             return error::resolve(match origin {
                 Some(o) => format!("package '{name}' ({o}) is not in any repository"),
-                None => format!("package '{name}' is not in any repository; try 'alp update' or 'alp search {name}'"),
+                None => match crate::suggest::closest(name, self.by_name.keys().copied()) {
+                    Some(near) => format!("package '{name}' is not in any repository; did you mean {near}?"),
+                    None => {
+                        format!("package '{name}' is not in any repository; try 'alp update' or 'alp search {name}'")
+                    }
+                },
             });
         }
         let mut versions: Vec<&str> = options.iter().map(|&i| self.cands[i].pkg.version.as_str()).collect();

@@ -269,7 +269,12 @@ fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims, record: &Record) 
         .filter(|i| !cache.contains(&i.pkg.sha256))
         .map(|i| i.pkg.size)
         .sum();
-    let progress = Progress::start(to_download);
+    let fetching: Vec<&str> = installs
+        .iter()
+        .filter(|i| matches!(&i.origin, Origin::Repo(_)) && !cache.contains(&i.pkg.sha256))
+        .map(|i| i.pkg.name.as_str())
+        .collect();
+    let progress = Progress::start_as(to_download, &fetching.join(", "));
     let next = AtomicUsize::new(0);
     let put_off: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     let failed = AtomicBool::new(false);
@@ -395,6 +400,7 @@ fn open_source(ctx: &Ctx, cache: &Cache, inst: &Install, wait: bool) -> Result<O
     };
     let from_cache = |f: File| Some(Source { reader: Box::new(f), tee: None, _flight: None, cached: true });
     if let Some(f) = cache.open(&pkg.sha256) {
+        ui::verbose(&format!("{label}: from the cache {}", cache.blob(&pkg.sha256).display()));
         return Ok(from_cache(f));
     }
     let url = c.url();

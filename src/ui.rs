@@ -6,6 +6,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 static COLOR: AtomicBool = AtomicBool::new(false);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// `--verbose`: `verbose()` lines are printed.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// A detail for `--verbose` only (URLs fetched, cache hits, timings), on stderr.
+pub fn verbose(msg: &str) {
+    if VERBOSE.load(Ordering::Relaxed) {
+        eprintln!("alp: {msg}");
+    }
+}
 
 pub fn setup(quiet: bool, no_color: bool) {
     QUIET.store(quiet, Ordering::Relaxed);

@@ -115,10 +115,10 @@ impl Req {
         let s = s.trim();
         let bad = || {
             error::usage(format!(
-                "'{s}' is not a package request (expected name, name=V, name>=V, name>V, name<=V or name<V)"
+                "'{s}' is not a package request (expected name, name=V, name@V, name>=V, name>V, name<=V or name<V)"
             ))
         };
-        let at = s.find(['=', '<', '>']);
+        let at = s.find(['=', '<', '>', '@']);
         let (name, rest) = match at {
             Some(i) => (&s[..i], &s[i..]),
             None => (s, ""),
@@ -134,7 +134,7 @@ impl Req {
             (Op::Le, v)
         } else if let Some(v) = rest.strip_prefix("==") {
             (Op::Eq, v)
-        } else if let Some(v) = rest.strip_prefix('=') {
+        } else if let Some(v) = rest.strip_prefix('=').or_else(|| rest.strip_prefix('@')) {
             (Op::Eq, v)
         } else if let Some(v) = rest.strip_prefix('>') {
             (Op::Gt, v)
@@ -144,7 +144,7 @@ impl Req {
             return Err(bad());
         };
         let version = version.trim();
-        if op != Op::Any && (version.is_empty() || version.contains(['=', '<', '>', ' '])) {
+        if op != Op::Any && (version.is_empty() || version.contains(['=', '<', '>', ' ', '@'])) {
             return Err(bad());
         }
         Ok(Req { name: name.to_string(), op, version: version.to_string() })

@@ -43,6 +43,7 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
     })?;
     let v = json::parse(&text, &meta_path.display().to_string())?;
     let pkg = Package::from_json(&v, &meta_path.display().to_string(), true)?;
+    warn_unknown_fields(&v, &meta_path);
     let arch = if pkg.arch.is_empty() { String::new() } else { format!("-{}", pkg.arch) };
     let out = out_dir.join(format!("{}-{}{arch}{}", pkg.name, pkg.version, format.extension()));
     if ctx.simulate {
@@ -299,4 +300,15 @@ fn fetch_to(ctx: &Ctx, url: &str, dest: &Path) -> Result<(String, u64)> {
     let size = hashing.count();
     let sha = hashing.finish(url, None, None)?;
     Ok((sha, size))
+}
+
+/// A field alp does not read is most likely a typo (`"dependencies"` for `"depends"`): say so.
+fn warn_unknown_fields(v: &miniserde::json::Value, path: &Path) {
+    use crate::repo::index::PACKAGE_FIELDS;
+    if let miniserde::json::Value::Object(o) = v {
+        for key in o.keys().filter(|k| !PACKAGE_FIELDS.contains(&k.as_str())) {
+            let hint = crate::suggest::did_you_mean(key, PACKAGE_FIELDS.iter().copied());
+            ui::warn(&format!("{}: unknown field '{key}' is ignored{hint}", path.display()));
+        }
+    }
 }

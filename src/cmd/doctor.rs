@@ -14,7 +14,7 @@ use crate::db::state::{Db, FileRec, Installed};
 use crate::error::{self, Result};
 use crate::fetch::cache::Cache;
 use crate::json;
-use crate::txn::{self, Install, Origin, Plan};
+use crate::txn;
 use crate::ui;
 use crate::verify::digest;
 use miniserde::json::Value;
@@ -129,7 +129,10 @@ pub fn fix(ctx: &Ctx) -> Result<i32> {
     }
     if !reinstall.is_empty() {
         let names: Vec<String> = reinstall.into_iter().collect();
-        reinstall_packages(ctx, &db, &names)?;
+        let plan = crate::cmd::install::reinstall_plan(ctx, &db, &names)?;
+        if let Some(e) = txn::execute(ctx, &plan)?.hook_errors.into_iter().next() {
+            return Err(error::Error::new(error::Kind::Problems, e.msg));
+        }
         ui::status(&format!("fixed: reinstalled {}", names.join(", ")));
         fixed += names.len();
         db = Db::load(&ctx.paths)?;
@@ -148,46 +151,6 @@ pub fn fix(ctx: &Ctx) -> Result<i32> {
     }
     report(ctx, &left);
     verdict(ctx, &left, "fix could not mend")
-}
-
-/// Puts the recorded files of `names` back: the same version from a repository (the same
-/// sha256) or the local archive it came from, through the normal transaction.
-pub fn reinstall_packages(ctx: &Ctx, db: &Db, names: &[String]) -> Result<()> {
-    let mut cands = None;
-    let mut installs = Vec::new();
-    for name in names {
-        let Some(p) = db.packages.get(name) else {
-            return Err(error::usage(format!("{name} is not installed")));
-        };
-        let origin = match p.origin.strip_prefix("local:") {
-            Some(file) if file.ends_with(".alp") => {
-                return Err(error::usage(format!(
-                    "{name} came from an old .alp file; reinstall it with: alp --yes install-local {file}"
-                )));
-            }
-            Some(file) => Origin::Local(PathBuf::from(file)),
-            None => {
-                let all = match &cands {
-                    Some(c) => c,
-                    None => cands.insert(crate::repo::candidates(&ctx.load_indexes()?)),
-                };
-                let same = all.iter().find(|c| c.pkg.name == *name && c.pkg.sha256 == p.meta.sha256);
-                let Some(c) = same else {
-                    return Err(error::resolve(format!(
-                        "{} is no longer offered by any repository (no archive with its sha256); 'alp upgrade {name}' installs what is",
-                        p.meta.id()
-                    )));
-                };
-                Origin::Repo(Box::new(c.clone()))
-            }
-        };
-        installs.push(Install { pkg: p.meta.clone(), origin, replaces: Some(p.meta.version.clone()) });
-    }
-    let outcome = txn::execute(ctx, &Plan { installs, ..Plan::default() })?;
-    match outcome.hook_errors.into_iter().next() {
-        Some(e) => Err(error::Error::new(error::Kind::Problems, e.msg)),
-        None => Ok(()),
-    }
 }
 
 fn report(ctx: &Ctx, problems: &[Problem]) {

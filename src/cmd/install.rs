@@ -1,6 +1,9 @@
-//! `install`, `remove`, `upgrade`: turn requests into a plan and hand it to the transaction.
+//! `install`, `remove`, `upgrade`, `outdated`, `install --reinstall`: turn requests into a
+//! plan and hand it to the transaction.
 
+use crate::cmd::plan::{self, Change};
 use crate::cmd::print_json;
+use crate::cmd::query::{canonical_name, count};
 use crate::ctx::Ctx;
 use crate::db::state::Db;
 use crate::error::{self, Result};
@@ -57,6 +60,11 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
     if needs_repos {
         cands.extend(crate::repo::candidates(&ctx.load_indexes()?));
     }
+    // Names as the repositories spell them: `alp install JQ` is jq, as `search` finds it.
+    for r in &mut requests {
+        let known = cands.iter().map(|c| c.pkg.name.as_str()).chain(db.packages.keys().map(String::as_str));
+        r.name = canonical_name(&r.name, known);
+    }
     let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::PreferInstalled, &[])?;
     let world_reqs: Vec<Req> = requests
@@ -84,11 +92,62 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
         removes: Vec::new(),
         world: world::Change { add: world_reqs, drop: Vec::new() },
     };
-    let code = run_plan(ctx, &db, &plan)?;
     if plan.installs.is_empty() && !ctx.json {
         ui::status("alp: nothing to do; everything requested is already installed");
     }
-    Ok(code)
+    run_plan(ctx, &db, &plan)
+}
+
+/// `install --reinstall NAME...`: the installed version's archive again (from a repository
+/// that still offers it, or the local file it came from), through the normal transaction,
+/// so every recorded file is put back as it was.
+pub fn reinstall(ctx: &Ctx, names: &[String]) -> Result<i32> {
+    if names.is_empty() {
+        return Err(error::usage("alp install --reinstall: missing NAME, the installed package to put back"));
+    }
+    let _lock = if ctx.simulate { None } else { Some(ctx.lock()?) };
+    let db = Db::load(&ctx.paths)?;
+    let plan = reinstall_plan(ctx, &db, names)?;
+    run_plan(ctx, &db, &plan)
+}
+
+/// The plan that puts the recorded files of `names` back: the same archive (by sha256) from
+/// a repository, or the local archive it came from. The caller holds the lock.
+pub fn reinstall_plan(ctx: &Ctx, db: &Db, names: &[String]) -> Result<Plan> {
+    let mut targets = Vec::new();
+    for n in names {
+        targets.push(crate::cmd::inspect::installed(ctx, db, n)?);
+    }
+    let from_repos = targets.iter().any(|p| !p.origin.starts_with(LOCAL));
+    let cands = if from_repos { crate::repo::candidates(&ctx.load_indexes()?) } else { Vec::new() };
+    let mut installs = Vec::new();
+    for p in targets {
+        let local = p.origin.strip_prefix(LOCAL).map(PathBuf::from).filter(|f| f.is_file());
+        let origin = match local {
+            Some(file) => Origin::Local(file),
+            None => {
+                let same = |c: &&Candidate| c.pkg.name == p.meta.name && c.pkg.version == p.meta.version;
+                let found = cands
+                    .iter()
+                    .filter(same)
+                    .find(|c| p.meta.sha256.is_empty() || c.pkg.sha256 == p.meta.sha256)
+                    .or_else(|| cands.iter().find(same))
+                    .ok_or_else(|| {
+                        error::resolve(format!(
+                            "cannot reinstall {}: no configured repository offers that version any more",
+                            p.meta.id()
+                        ))
+                    })?;
+                Origin::Repo(Box::new(found.clone()))
+            }
+        };
+        let pkg = match &origin {
+            Origin::Repo(c) => c.pkg.clone(),
+            Origin::Local(_) => p.meta.clone(),
+        };
+        installs.push(Install { pkg, origin, replaces: Some(p.meta.version.clone()) });
+    }
+    Ok(Plan { installs, ..Plan::default() })
 }
 
 pub fn remove(ctx: &Ctx, names: &[String], cascade: bool) -> Result<i32> {
@@ -99,10 +158,7 @@ pub fn remove(ctx: &Ctx, names: &[String], cascade: bool) -> Result<i32> {
     let db = Db::load(&ctx.paths)?;
     let mut removing: Vec<String> = Vec::new();
     for n in names {
-        if !db.packages.contains_key(n) {
-            return Err(error::usage(format!("{n} is not installed ('alp installed' lists what is)")));
-        }
-        removing.push(n.clone());
+        removing.push(crate::cmd::inspect::installed(ctx, &db, n)?.meta.name.clone());
     }
     // Add (with --cascade) or refuse the installed packages that still need these.
     let mut i = 0;
@@ -123,6 +179,10 @@ pub fn remove(ctx: &Ctx, names: &[String], cascade: bool) -> Result<i32> {
         }
         i += 1;
     }
+    let orphans = orphans(&db, &world::read(&ctx.paths)?, &removing);
+    if !orphans.is_empty() && take_orphans(ctx, &orphans)? {
+        removing.extend(orphans);
+    }
     // Dependants go first, so their remove hooks still find what they use.
     removing.reverse();
     let plan = Plan {
@@ -133,19 +193,74 @@ pub fn remove(ctx: &Ctx, names: &[String], cascade: bool) -> Result<i32> {
     run_plan(ctx, &db, &plan)
 }
 
-pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
-    let _lock = if ctx.simulate { None } else { Some(ctx.lock()?) };
-    let db = Db::load(&ctx.paths)?;
-    for n in names {
-        if !db.packages.contains_key(n) {
-            return Err(error::usage(format!("{n} is not installed; use 'alp install {n}'")));
+/// Installed packages that only the ones being removed needed, and that nobody asked for
+/// (not in the world file): what `remove` offers to take too, as apk does.
+fn orphans(db: &Db, world: &[Req], removing: &[String]) -> Vec<String> {
+    let mut gone: Vec<String> = removing.to_vec();
+    let mut found = Vec::new();
+    loop {
+        let next: Vec<String> = db
+            .packages
+            .values()
+            .filter(|p| !gone.contains(&p.meta.name) && !world.iter().any(|r| r.name == p.meta.name))
+            .filter(|p| {
+                let needed_by_gone = gone
+                    .iter()
+                    .filter_map(|g| db.packages.get(g))
+                    .any(|g| g.meta.depends_reqs().iter().any(|d| d.name == p.meta.name));
+                needed_by_gone && db.dependants(&p.meta.name).iter().all(|d| gone.contains(&d.meta.name))
+            })
+            .map(|p| p.meta.name.clone())
+            .collect();
+        if next.is_empty() {
+            return found;
         }
+        gone.extend(next.iter().cloned());
+        found.extend(next);
+    }
+}
+
+/// Whether to remove the orphans too: `--yes` says so; on a terminal, ask; otherwise say
+/// how and keep them.
+fn take_orphans(ctx: &Ctx, orphans: &[String]) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let what = format!("{} no longer needed by anything: {}", count(orphans.len(), "package"), orphans.join(", "));
+    if ctx.yes {
+        return Ok(true);
+    }
+    if ctx.json || ctx.quiet || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        let them = if orphans.len() == 1 { "it" } else { "them" };
+        ui::status(&format!("alp: {what}; 'alp remove {}' removes {them} (or pass --yes)", orphans.join(" ")));
+        return Ok(false);
+    }
+    eprint!("alp: {what}. Remove them too? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| error::io_msg(format!("reading the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// A package the world file holds below the newest version on offer.
+struct Held {
+    request: Req,
+    installed: String,
+    newest: String,
+}
+
+/// The plan `upgrade NAME...` (every installed package when none) would carry out, and the
+/// packages the world file's version bounds hold back.
+fn upgrade_plan(ctx: &Ctx, db: &Db, names: &[String]) -> Result<(Plan, Vec<Held>)> {
+    let mut named = Vec::new();
+    for n in names {
+        let p = crate::cmd::inspect::installed(ctx, db, n)
+            .map_err(|e| error::Error::new(e.kind, format!("{}; 'alp install {n}' installs it", e.msg)))?;
+        named.push(p.meta.name.clone());
     }
     let cands = crate::repo::candidates(&ctx.load_indexes()?);
-    let targets: Vec<String> = if names.is_empty() {
+    let targets: Vec<String> = if named.is_empty() {
         db.packages.keys().filter(|n| cands.iter().any(|c| &c.pkg.name == *n)).cloned().collect()
     } else {
-        names.to_vec()
+        named
     };
     let world: Vec<Req> = world::read(&ctx.paths)?;
     // Keep the user's own version bounds from the world file.
@@ -159,7 +274,7 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
             })
         })
         .collect();
-    let resolver = Resolver::for_arch(&cands, &db, ctx.config()?.check_dependencies, &ctx.arch);
+    let resolver = Resolver::for_arch(&cands, db, ctx.config()?.check_dependencies, &ctx.arch);
     let steps = resolver.plan(&requests, Policy::Upgrade, &targets)?;
     let plan = Plan {
         installs: steps
@@ -169,25 +284,110 @@ pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
         removes: Vec::new(),
         world: world::Change::default(),
     };
+    let held = requests
+        .iter()
+        .filter(|r| r.op != crate::version::Op::Any)
+        .filter_map(|r| {
+            let installed = db.packages.get(&r.name)?.meta.version.clone();
+            let newest = cands
+                .iter()
+                .filter(|c| c.pkg.name == r.name && c.pkg.fits(&ctx.arch))
+                .map(|c| c.pkg.version.clone())
+                .max_by(|a, b| crate::version::compare(a, b))?;
+            let to = plan.installs.iter().find(|i| i.pkg.name == r.name).map_or(&installed, |i| &i.pkg.version);
+            (crate::version::compare(&newest, to).is_gt() && !r.matches(&newest)).then(|| Held {
+                request: r.clone(),
+                installed: installed.clone(),
+                newest,
+            })
+        })
+        .collect();
+    Ok((plan, held))
+}
+
+pub fn upgrade(ctx: &Ctx, names: &[String]) -> Result<i32> {
+    let _lock = if ctx.simulate { None } else { Some(ctx.lock()?) };
+    let db = Db::load(&ctx.paths)?;
+    let (plan, held) = upgrade_plan(ctx, &db, names)?;
+    if !ctx.json {
+        for h in &held {
+            ui::status(&held_line(ctx, h));
+        }
+    }
     if plan.installs.is_empty() && !ctx.json {
-        ui::status("alp: everything is up to date");
+        ui::status(&format!("alp: everything is up to date{}", index_age(ctx)));
     }
     run_plan(ctx, &db, &plan)
 }
 
-/// Prints or executes a plan; returns the exit code (non-zero when a hook failed).
+fn held_line(ctx: &Ctx, h: &Held) -> String {
+    format!(
+        "alp: {} stays at {} ({} is out): '{}' in {} holds it back",
+        h.request.name,
+        h.installed,
+        h.newest,
+        h.request,
+        ctx.paths.world().display()
+    )
+}
+
+/// " (indexes from 3 h ago; 'alp update' fetches newer)", for "up to date" messages.
+fn index_age(ctx: &Ctx) -> String {
+    let Ok(repos) = ctx.repos() else { return String::new() };
+    let oldest = repos.iter().filter_map(|r| crate::repo::kept_age(&ctx.paths, r)).max();
+    match oldest {
+        Some(age) => format!(
+            " as of the kept indexes, fetched {} ago ('alp update' checks for newer)",
+            crate::timefmt::span(age)
+        ),
+        None => String::new(),
+    }
+}
+
+/// `outdated`: what `upgrade` would do, with versions, and what the world file holds back.
+pub fn outdated(ctx: &Ctx) -> Result<i32> {
+    let db = Db::load(&ctx.paths)?;
+    let (plan, held) = upgrade_plan(ctx, &db, &[])?;
+    let changes = plan::changes(&plan, &db);
+    if ctx.json {
+        let held_json = held
+            .iter()
+            .map(|h| {
+                json::object(vec![
+                    ("name", json::string(&h.request.name)),
+                    ("installed", json::string(&h.installed)),
+                    ("newest", json::string(&h.newest)),
+                    ("request", json::string(h.request.to_string())),
+                ])
+            })
+            .collect();
+        print_json(&json::object(vec![("outdated", plan::to_json(&changes)), ("held", json::array(held_json))]));
+        return Ok(0);
+    }
+    for c in &changes {
+        println!("{}", c.line());
+    }
+    for h in &held {
+        ui::status(&held_line(ctx, h));
+    }
+    if changes.is_empty() {
+        ui::status(&format!("alp: everything is up to date{}", index_age(ctx)));
+    }
+    Ok(0)
+}
+
+/// Prints or executes a plan; returns the exit code (non-zero when a hook failed). An empty
+/// plan prints nothing for people: the caller has said why there is nothing to do.
 fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
-    let lines = plan.describe(db);
+    let changes: Vec<Change> = plan::changes(plan, db);
     if ctx.simulate {
         if ctx.json {
             print_json(&json::object(vec![
                 ("simulate", miniserde::json::Value::Bool(true)),
-                ("plan", json::strings(&lines)),
+                ("plan", plan::to_json(&changes)),
             ]));
-        } else if lines.is_empty() {
-            println!("nothing to do");
         } else {
-            lines.iter().for_each(|l| println!("{l}"));
+            changes.iter().for_each(|c| println!("{}", c.line()));
         }
         return Ok(0);
     }
@@ -197,15 +397,15 @@ fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
             world::update(&ctx.paths, &plan.world.add, &plan.world.drop)?;
         }
         if ctx.json {
-            print_json(&json::object(vec![("changes", json::strings(&[]))]));
+            print_json(&json::object(vec![("changes", plan::to_json(&[]))]));
         }
         return Ok(0);
     }
     let outcome = txn::execute(ctx, plan)?;
     if ctx.json {
-        print_json(&json::object(vec![("changes", json::strings(&lines))]));
+        print_json(&json::object(vec![("changes", plan::to_json(&changes))]));
     } else {
-        lines.iter().for_each(|l| ui::status(&past_tense(l)));
+        changes.iter().for_each(|c| ui::status(&c.done()));
     }
     if let Some(first) = outcome.hook_errors.first() {
         for e in &outcome.hook_errors[1..] {
@@ -217,13 +417,4 @@ fn run_plan(ctx: &Ctx, db: &Db, plan: &Plan) -> Result<i32> {
         ));
     }
     Ok(0)
-}
-
-fn past_tense(line: &str) -> String {
-    for (from, to) in [("install ", "installed "), ("upgrade ", "upgraded "), ("remove ", "removed ")] {
-        if let Some(rest) = line.strip_prefix(from) {
-            return format!("{to}{rest}");
-        }
-    }
-    line.to_string()
 }

@@ -5,15 +5,17 @@ pub mod build;
 pub mod doctor;
 pub mod help;
 pub mod init;
+pub mod inspect;
 pub mod install;
 pub mod legacy;
+pub mod plan;
 pub mod query;
 pub mod sbom;
 pub mod selfupdate;
 pub mod trust;
 pub mod update;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Command, Globals, Id};
 use crate::config::Paths;
 use crate::ctx::Ctx;
 use crate::error::Result;
@@ -29,25 +31,30 @@ pub fn version_line() -> String {
     )
 }
 
-pub fn dispatch(cli: Cli) -> Result<i32> {
-    crate::ui::setup(cli.quiet, cli.no_color);
-    let root = cli.root.clone().or_else(|| std::env::var("ALP_ROOT").ok()).unwrap_or_else(|| "/".to_string());
-    let cache = cli.cache_dir.clone().or_else(|| std::env::var("ALP_CACHE_DIR").ok()).map(PathBuf::from);
-    let paths = Paths::new(PathBuf::from(root), cache);
+pub fn dispatch(g: Globals, command: Command) -> Result<i32> {
+    crate::ui::setup(g.on(Id::Quiet), g.on(Id::NoColor));
+    crate::ui::set_verbose(g.on(Id::Verbose) && !g.on(Id::Quiet));
+    let started = std::time::Instant::now();
+    let root = g.value(Id::Root).unwrap_or_else(|| "/".to_string());
+    // Not for init: its fast path reads the database and nothing else (a file as root
+    // fails there, naming the path).
+    if !matches!(command, Command::Init(_)) && std::fs::metadata(&root).is_ok_and(|m| !m.is_dir()) {
+        return Err(crate::error::usage(format!("--root {root} is not a directory")));
+    }
+    let paths = Paths::new(PathBuf::from(root), g.value(Id::CacheDir).map(PathBuf::from));
     crate::log::open(paths.log());
-    let offline = cli.offline || std::env::var("ALP_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
     let ctx = Ctx {
         paths,
         config: Default::default(),
-        offline,
-        cli_repos: cli.repo,
-        json: cli.json,
-        quiet: cli.quiet,
-        yes: cli.yes,
-        simulate: cli.simulate,
-        allow_untrusted: cli.allow_untrusted,
-        allow_setuid: cli.allow_setuid,
-        arch: match cli.arch {
+        offline: g.on(Id::Offline),
+        cli_repos: g.values(Id::Repo),
+        json: g.on(Id::Json),
+        quiet: g.on(Id::Quiet),
+        yes: g.on(Id::Yes),
+        simulate: g.on(Id::Simulate),
+        allow_untrusted: g.on(Id::AllowUntrusted),
+        allow_setuid: g.on(Id::AllowSetuid),
+        arch: match g.value(Id::Arch) {
             Some(a) if crate::repo::index::ARCHES.contains(&a.as_str()) && a != "noarch" => a,
             Some(a) => return Err(crate::error::usage(format!("unknown arch '{a}' (use x86_64 or aarch64)"))),
             None => crate::repo::index::native_arch().to_string(),
@@ -57,15 +64,24 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     // which reports it, `config`, which can set a wrong value right (`get` and `show` still
     // refuse), and `init`, whose fast path reads the database and nothing else (it reads the
     // settings when it has to install).
-    if !matches!(cli.command, Command::Init(_) | Command::Doctor(_) | Command::Fix(_) | Command::Config(_)) {
+    if !matches!(
+        command,
+        Command::Init(_)
+            | Command::Doctor(_)
+            | Command::Fix(_)
+            | Command::Config(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    ) {
         ctx.config()?;
     }
-    let result = match cli.command {
+    let result = match command {
         Command::Update(_) => update::update(&ctx),
+        Command::Install(a) if a.reinstall => install::reinstall(&ctx, &a.requests),
         Command::Install(a) => install::install(&ctx, &a.requests),
         Command::Remove(a) => install::remove(&ctx, &a.names, a.cascade),
         Command::Upgrade(a) => install::upgrade(&ctx, &a.names),
-        Command::List(a) => query::list(&ctx, a.category.as_deref()),
+        Command::List(a) => query::list(&ctx, a.category.as_deref(), a.all_versions),
         Command::Search(a) => query::search(&ctx, &a.term),
         Command::Info(a) => query::info(&ctx, &a.name),
         Command::Installed(_) => query::installed(&ctx),
@@ -88,7 +104,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::InstallLocal(a) => legacy::install_local(&ctx, &a.file),
         Command::Migrate(a) => legacy::migrate(&ctx, a.from.as_deref()),
         Command::SelfUpdate(a) => selfupdate::self_update(&ctx, &a),
+        Command::Files(a) => inspect::files(&ctx, &a.name),
+        Command::Owner(a) => inspect::owner(&ctx, &a.path),
+        Command::Why(a) => inspect::why(&ctx, &a.name),
+        Command::Outdated(_) => install::outdated(&ctx),
+        Command::Completions(a) => help::completions(&a.shell),
+        Command::Man(_) => help::man(),
     };
+    crate::ui::verbose(&format!("took {:.2} s", started.elapsed().as_secs_f64()));
     // Logged here rather than where it is printed (main), so that writing the log can apply
     // the `log_size` setting; errors before this point have no log to go to.
     if let Err(e) = &result {
@@ -98,7 +121,25 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     result
 }
 
+/// The document `--json` prints on stdout when a command fails.
+pub fn error_document(e: &crate::error::Error) -> miniserde::json::Value {
+    use crate::json;
+    json::object(vec![(
+        "error",
+        json::object(vec![("code", json::number(e.exit_code() as u64)), ("message", json::string(e.msg.clone()))]),
+    )])
+}
+
+static PRINTED_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a command has printed its JSON document (a failing `verify` prints its report,
+/// and then no error document follows: `--json` gives one document).
+pub fn json_printed() -> bool {
+    PRINTED_JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Prints a JSON document on stdout (for `--json`).
 pub fn print_json(v: &miniserde::json::Value) {
+    PRINTED_JSON.store(true, std::sync::atomic::Ordering::Relaxed);
     println!("{}", miniserde::json::to_string(v));
 }

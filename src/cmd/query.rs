@@ -1,4 +1,5 @@
 //! Read-only queries: `list`, `search`, `info`, `installed`. `--json` gives one document.
+//! (`files`, `owner`, `why` are in `inspect`.)
 
 use crate::cmd::print_json;
 use crate::ctx::Ctx;
@@ -27,7 +28,35 @@ fn newest(cands: Vec<Candidate>) -> Vec<Candidate> {
     out
 }
 
+/// Every version of every package, by name then newest first.
+fn all_versions(mut cands: Vec<Candidate>) -> Vec<Candidate> {
+    cands.sort_by(|a, b| a.pkg.name.cmp(&b.pkg.name).then(version::compare(&b.pkg.version, &a.pkg.version)));
+    cands.dedup_by(|a, b| a.pkg.name == b.pkg.name && a.pkg.version == b.pkg.version);
+    cands
+}
+
+/// "[installed 1.0.0, upgradable]", "[installed]" or nothing, for a listed version. Only
+/// the newest version of a name says upgradable.
+fn installed_mark(db: &Db, c: &Candidate, newest: &str) -> (String, bool) {
+    let Some(p) = db.packages.get(&c.pkg.name) else { return (String::new(), false) };
+    let upgradable = version::compare(newest, &p.meta.version).is_gt();
+    let mark = match (p.meta.version == c.pkg.version, upgradable && c.pkg.version == newest) {
+        (true, _) => " [installed]".to_string(),
+        (false, true) => format!(" [installed {}, upgradable]", p.meta.version),
+        (false, false) => format!(" [installed {}]", p.meta.version),
+    };
+    (mark, upgradable)
+}
+
 fn print_packages(ctx: &Ctx, db: &Db, list: &[Candidate]) {
+    let newest_of = |name: &str| {
+        list.iter()
+            .filter(|c| c.pkg.name == name)
+            .map(|c| c.pkg.version.as_str())
+            .max_by(|a, b| version::compare(a, b))
+            .unwrap_or("")
+            .to_string()
+    };
     if ctx.json {
         let items = list
             .iter()
@@ -36,6 +65,8 @@ fn print_packages(ctx: &Ctx, db: &Db, list: &[Candidate]) {
                 o.insert("repository".into(), json::string(&c.repo));
                 let inst = db.packages.get(&c.pkg.name).map_or(Value::Null, |p| json::string(&p.meta.version));
                 o.insert("installed".into(), inst);
+                let (_, upgradable) = installed_mark(db, c, &newest_of(&c.pkg.name));
+                o.insert("upgradable".into(), Value::Bool(upgradable));
                 Value::Object(o)
             })
             .collect();
@@ -43,17 +74,27 @@ fn print_packages(ctx: &Ctx, db: &Db, list: &[Candidate]) {
         return;
     }
     for c in list {
-        let mark = if db.packages.contains_key(&c.pkg.name) { " [installed]" } else { "" };
+        let (mark, _) = installed_mark(db, c, &newest_of(&c.pkg.name));
         let cat = if c.pkg.category.is_empty() { String::new() } else { format!(" ({})", c.pkg.category) };
         println!("{} {}{cat}{mark}\n    {}", crate::ui::bold(&c.pkg.name), c.pkg.version, c.pkg.description);
     }
 }
 
-pub fn list(ctx: &Ctx, category: Option<&str>) -> Result<i32> {
+pub fn list(ctx: &Ctx, category: Option<&str>, every_version: bool) -> Result<i32> {
     let db = Db::load(&ctx.paths)?;
-    let mut all = newest(repo::candidates(&ctx.load_indexes()?));
+    let cands = repo::candidates(&ctx.load_indexes()?);
+    let mut all = if every_version { all_versions(cands.clone()) } else { newest(cands.clone()) };
     if let Some(cat) = category {
         all.retain(|c| c.pkg.category.eq_ignore_ascii_case(cat));
+        if all.is_empty() && !ctx.json {
+            let mut known: Vec<&str> =
+                cands.iter().map(|c| c.pkg.category.as_str()).filter(|c| !c.is_empty()).collect();
+            known.sort();
+            known.dedup();
+            let hint = crate::suggest::did_you_mean(cat, known.iter().copied());
+            let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            crate::ui::status(&format!("alp: no package in category '{cat}'{hint} (categories: {list})"));
+        }
     }
     print_packages(ctx, &db, &all);
     Ok(0)
@@ -73,9 +114,13 @@ pub fn search(ctx: &Ctx, term: &str) -> Result<i32> {
 
 pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
     let db = Db::load(&ctx.paths)?;
+    let loaded = ctx.load_indexes();
+    let cands = loaded.as_ref().map(|l| newest(repo::candidates(l))).unwrap_or_default();
+    let name =
+        &canonical_name(name, db.packages.keys().map(String::as_str).chain(cands.iter().map(|c| c.pkg.name.as_str())));
     let installed = db.packages.get(name);
-    let available = match ctx.load_indexes() {
-        Ok(l) => newest(repo::candidates(&l)).into_iter().find(|c| c.pkg.name == name),
+    let available = match loaded {
+        Ok(_) => cands.into_iter().find(|c| &c.pkg.name == name),
         Err(e) if installed.is_some() => {
             crate::ui::warn(&format!("showing the installed record only: {}", e.msg));
             None
@@ -118,20 +163,37 @@ pub fn info(ctx: &Ctx, name: &str) -> Result<i32> {
         print_json(&Value::Object(o));
         return Ok(0);
     }
-    let row = |k: &str, v: &str| println!("{:<14} {v}", format!("{k}:"));
+    // Empty fields are left out rather than printed as "Author:" with nothing after.
+    let row = |k: &str, v: &str| {
+        if !v.is_empty() {
+            println!("{:<16} {v}", format!("{k}:"))
+        }
+    };
     row("Name", &pkg.name);
     row("Version", &pkg.version);
     row("Description", &pkg.description);
     row("Author", &pkg.author);
     row("License", &pkg.license);
     row("Category", &pkg.category);
-    row("Repository", &origin);
-    row("Signed by", signer.as_deref().unwrap_or("(not verified)"));
-    if pkg.size > 0 {
-        row("Archive size", &human(pkg.size));
+    match origin.strip_prefix("local:") {
+        Some(file) => row("Installed from", file),
+        None => {
+            row("Repository", &origin);
+            row("Signed by", signer.as_deref().unwrap_or("(not verified)"));
+        }
     }
-    if pkg.installed_size > 0 {
-        row("Installed size", &human(pkg.installed_size));
+    // A local archive's own metadata cannot know the archive's size: measure the file.
+    let archive_size = match origin.strip_prefix("local:") {
+        Some(file) => std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+        None => pkg.size,
+    };
+    if archive_size > 0 {
+        row("Archive size", &human(archive_size));
+    }
+    // What is on disk is measured; the index's figure is for packages not installed.
+    let on_disk = installed.filter(|p| p.meta.version == pkg.version).map(|p| p.size);
+    if let Some(size) = on_disk.or((pkg.installed_size > 0).then_some(pkg.installed_size)) {
+        row("Installed size", &human(size));
     }
     match installed {
         Some(p) => row("Installed", &format!("{} on {}", p.meta.version, timefmt::format(p.installed_at))),
@@ -175,6 +237,11 @@ pub fn installed(ctx: &Ctx) -> Result<i32> {
     }
     if db.packages.is_empty() {
         crate::ui::status("alp: no packages installed");
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        println!(
+            "{}",
+            crate::ui::bold(&format!("{:<24} {:<12} {:<10}  {:>9}", "NAME", "VERSION", "INSTALLED", "SIZE"))
+        );
     }
     for p in db.packages.values() {
         let mark = p.hook_failed.as_ref().map_or(String::new(), |h| format!("  [{h} hook failed]"));
@@ -187,6 +254,26 @@ pub fn installed(ctx: &Ctx) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// `name` as the packages spell it: an exact match, else the one name equal to it but for
+/// ASCII case (`JQ` → `jq`), else `name` itself.
+pub fn canonical_name<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let mut folded = None;
+    for k in known {
+        if k == name {
+            return name.to_string();
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(name) {
+            folded = Some(k.to_string());
+        }
+    }
+    folded.unwrap_or_else(|| name.to_string())
+}
+
+/// "1 package", "2 packages".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 pub fn human(bytes: u64) -> String {

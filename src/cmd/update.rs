@@ -16,6 +16,7 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
     }
     let _lock = if ctx.simulate { None } else { Some(ctx.lock()?) };
     let mut report = Vec::new();
+    let mut changed = false;
     for r in &repos {
         let state = match repo::refresh(&ctx.access()?, r, true)?.0 {
             Refreshed::Unchanged => {
@@ -23,7 +24,12 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
                 json::object(vec![("url", json::string(&r.url)), ("changed", miniserde::json::Value::Bool(false))])
             }
             Refreshed::Updated { packages, serial } => {
-                crate::ui::status(&format!("{}: {packages} packages (serial {serial})", r.url));
+                changed = true;
+                crate::ui::status(&format!(
+                    "{}: {} (serial {serial})",
+                    r.url,
+                    crate::cmd::query::count(packages, "package")
+                ));
                 json::object(vec![
                     ("url", json::string(&r.url)),
                     ("changed", miniserde::json::Value::Bool(true)),
@@ -35,7 +41,10 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
         report.push(state);
     }
     if ctx.json {
-        print_json(&json::object(vec![("repositories", json::array(report))]));
+        print_json(&json::object(vec![
+            ("changed", miniserde::json::Value::Bool(changed)),
+            ("repositories", json::array(report)),
+        ]));
     }
     Ok(0)
 }

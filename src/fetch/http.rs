@@ -84,6 +84,7 @@ pub fn join_url(base: &str, file: &str) -> String {
 
 /// GET `url`. `etag` makes it conditional; `expect_len` stretches the deadline for big bodies.
 pub fn get(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -> Result<Fetched> {
+    crate::ui::verbose(&format!("fetching {url}"));
     match Location::parse(url) {
         Location::Local(path) => {
             let f = File::open(&path).map_err(|e| {

@@ -7,6 +7,27 @@ use miniserde::json::Value;
 
 pub const FORMAT: &str = "alp-index-1";
 
+/// The fields `Package::from_json` reads (`build` warns about any other in package.json).
+pub const PACKAGE_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "description",
+    "author",
+    "license",
+    "category",
+    "depends",
+    "conflicts",
+    "provides",
+    "file",
+    "sha256",
+    "size",
+    "installed_size",
+    "arch",
+    "strip",
+    "prefix",
+    "files",
+];
+
 /// One package as an index (or an archive's `.ALP/package.json`) describes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Package {

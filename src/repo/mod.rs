@@ -327,14 +327,22 @@ fn check_trust(acc: &Access, what: &str, data: &[u8], sig_text: Option<&str>) ->
     match verified {
         Ok(k) => Ok(Some(k.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())),
         Err(e) if acc.untrusted_ok() => {
-            let why = if acc.allow_untrusted { "--allow-untrusted" } else { "verify_packages is false in config.json" };
+            let why = if acc.allow_untrusted {
+                "--allow-untrusted".to_string()
+            } else {
+                acc.config.origin("verify_packages", acc.paths)
+            };
             crate::ui::warn(&format!(
                 "{what}: using an UNVERIFIED index because of {why} ({})",
                 e.msg.trim_start_matches(&format!("{what}: "))
             ));
             Ok(None)
         }
-        Err(e) => Err(e),
+        // The way out is named here, where it applies, not where the check failed.
+        Err(e) => Err(error::Error {
+            msg: format!("{} (trusted keys: {}), or pass --allow-untrusted", e.msg, acc.paths.keys().display()),
+            ..e
+        }),
     }
 }
 
@@ -447,7 +455,8 @@ pub fn load_kept(acc: &Access, repo: &Repo) -> Result<Loaded> {
         // indexes it signed at once, not at the repository's next change.
         let sig_text = std::fs::read_to_string(dir.join("index.json.minisig")).map_err(|_| {
             error::integrity(format!(
-                "{what}: the kept index is not signed; run 'alp update' with the repository's key in etc/alp/keys, or pass --allow-untrusted"
+                "{what}: the kept index is not signed; run 'alp update' with the repository's key in {}, or pass --allow-untrusted",
+                acc.paths.keys().display()
             ))
         })?;
         let keys = sig::load_keys(&acc.paths.keys())?;
@@ -460,6 +469,12 @@ pub fn load_kept(acc: &Access, repo: &Repo) -> Result<Loaded> {
 /// The kept index of the repository a package came from, if still configured (for `info`).
 pub fn kept_signer(paths: &Paths, repo_url: &str) -> Option<String> {
     read_meta(&kept_dir(paths, &Repo { url: repo_url.to_string() })).and_then(|m| m.signed_by)
+}
+
+/// Seconds since a repository's kept index was last fetched and verified (for "up to date"
+/// messages); None when none is kept.
+pub fn kept_age(paths: &Paths, repo: &Repo) -> Option<u64> {
+    read_meta(&kept_dir(paths, repo)).map(|m| crate::timefmt::now().saturating_sub(m.fetched))
 }
 
 /// All candidates from all loaded indexes, in repository order.

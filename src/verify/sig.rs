@@ -98,7 +98,7 @@ pub fn verify_reader<'k>(
     let sig_id = signature_key_id(sig_text).unwrap_or_default();
     if keys.is_empty() {
         return Err(error::integrity(format!(
-            "{what}: signed by key {sig_id}, but no keys are trusted; add the signer's public key to etc/alp/keys or pass --allow-untrusted"
+            "{what}: signed by key {sig_id}, but no keys are trusted; add the signer's public key to the trusted keys"
         )));
     }
     let Some(key) = keys.iter().find(|k| k.id == sig_id) else {
