@@ -51,6 +51,11 @@ pub enum Cause {
     /// The other end could not be reached or did not answer usefully: connection refused or
     /// reset, a timeout, HTTP 5xx. The kind of failure a mirror or a cached copy can cover.
     Unreachable,
+    /// The server wants credentials, or refused the ones sent (HTTP 401, 403, or a token
+    /// service that said no). Another mirror will not help; the user has to.
+    Unauthorized,
+    /// A repository line or URL names a scheme alp does not speak (`ftp://`).
+    Unsupported,
 }
 
 #[derive(Debug)]
