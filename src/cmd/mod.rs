@@ -32,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let root = cli.root.clone().or_else(|| std::env::var("ALP_ROOT").ok()).unwrap_or_else(|| "/".to_string());
     let cache = cli.cache_dir.clone().or_else(|| std::env::var("ALP_CACHE_DIR").ok()).map(PathBuf::from);
     let paths = Paths::new(PathBuf::from(root), cache);
+    crate::fetch::auth::init(&paths.root);
     crate::log::open(paths.log());
     let offline = cli.offline || std::env::var("ALP_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
     let ctx = Ctx {
@@ -85,6 +86,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Migrate(a) => legacy::migrate(&ctx, a.from.as_deref()),
         Command::SelfUpdate(a) => selfupdate::self_update(&ctx, &a),
     };
+    let result = result.map_err(crate::repo::name_unreadable);
     // Logged here rather than where it is printed (main), so that writing the log can apply
     // the `log_size` setting; errors before this point have no log to go to.
     if let Err(e) = &result {

@@ -232,7 +232,8 @@ mod tests {
 
     #[test]
     fn docker_config_auths() {
-        let text = r#"{"auths":{"https://reg.example:5000/v1/":{"auth":"dTpw"},"other":{"username":"a","password":"b"}}}"#;
+        let text =
+            r#"{"auths":{"https://reg.example:5000/v1/":{"auth":"dTpw"},"other":{"username":"a","password":"b"}}}"#;
         let auths = docker_auths(text);
         assert_eq!(auths[0].0, "reg.example:5000");
         assert!(auths[0].1 == Secret::Basic { user: "u".into(), password: "p".into() });

@@ -184,8 +184,7 @@ pub fn send(req: &Request) -> io::Result<Response> {
         Some(_) if !url.https => format!("http://{}{}", url.authority(), url.target),
         _ => url.target.clone(),
     };
-    let mut head =
-        format!("{} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, host_header(url));
+    let mut head = format!("{} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, host_header(url));
     for (k, v) in req.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -206,7 +205,10 @@ pub fn send(req: &Request) -> io::Result<Response> {
             let f = std::fs::File::open(path)?;
             let sent = io::copy(&mut f.take(n), &mut stream)?;
             if sent != n {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("{} shrank while sent", path.display())));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} shrank while sent", path.display()),
+                ));
             }
         }
     }

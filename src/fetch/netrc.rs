@@ -57,7 +57,10 @@ pub fn parse(text: &str) -> Vec<Entry> {
 /// The entry for `host`: its own `machine` entry, else `default`.
 pub fn find<'a>(entries: &'a [Entry], host: &str) -> Option<&'a Entry> {
     let host = host.to_ascii_lowercase();
-    entries.iter().find(|e| e.host.as_deref() == Some(host.as_str())).or_else(|| entries.iter().find(|e| e.host.is_none()))
+    entries
+        .iter()
+        .find(|e| e.host.as_deref() == Some(host.as_str()))
+        .or_else(|| entries.iter().find(|e| e.host.is_none()))
 }
 
 #[cfg(test)]

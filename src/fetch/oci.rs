@@ -70,7 +70,8 @@ impl Registry {
         } else {
             return Err(error::usage(format!("not an oci:// URL: {}", auth::redact(url))));
         };
-        let bad = || error::usage(format!("bad OCI repository {}: expected oci://REGISTRY/NAME[:TAG]", auth::redact(url)));
+        let bad =
+            || error::usage(format!("bad OCI repository {}: expected oci://REGISTRY/NAME[:TAG]", auth::redact(url)));
         let scheme = if plain { "http" } else { "https" };
         let (clean, creds) = auth::split_userinfo(&format!("{scheme}://{rest}"));
         let rest = clean.split_once("://").map(|(_, r)| r).unwrap_or("");
@@ -89,7 +90,9 @@ impl Registry {
             && name.split('/').all(|c| {
                 !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             });
-        let tag_ok = !tag.is_empty() && tag.len() <= 128 && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let tag_ok = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if host.is_empty() || !name_ok || !tag_ok {
             return Err(bad());
         }
@@ -276,7 +279,14 @@ impl Registry {
         // The token service gets the registry's credentials (that is its job); a bearer
         // token for the registry itself is the answer already.
         let basic = self.creds.as_ref().filter(|c| matches!(c.secret, auth::Secret::Basic { .. })).map(Creds::header);
-        let call = Call { method: "GET", url: &url, headers: &[], payload: Payload::Empty, expect_len: None, auth: basic.as_deref() };
+        let call = Call {
+            method: "GET",
+            url: &url,
+            headers: &[],
+            payload: Payload::Empty,
+            expect_len: None,
+            auth: basic.as_deref(),
+        };
         let resp = http::exchange(&call, net).map_err(|e| e.context(format!("token service of {}", self.shown())))?;
         if resp.status != 200 {
             let who = match &self.creds {
@@ -321,7 +331,9 @@ impl Registry {
                 let e = self.refused(status);
                 error::Error::new(e.kind, format!("{what}: {}{detail}", e.msg)).because(Cause::Unauthorized)
             }
-            404 => error::network(format!("{what}: not found in the registry (HTTP 404){detail}")).because(Cause::NotFound),
+            404 => {
+                error::network(format!("{what}: not found in the registry (HTTP 404){detail}")).because(Cause::NotFound)
+            }
             _ => error::network(format!("{what}: the registry answered HTTP {status}{detail}")),
         })
     }
@@ -383,7 +395,8 @@ fn parse_manifest(bytes: &[u8], what: &str) -> Result<Vec<Layer>> {
     let v = json::parse(text, &format!("{what}: manifest"))?;
     let f = Fields::of(&v, format!("{what}: manifest"))?;
     let artifact = f.opt_str("artifactType")?;
-    let config_type = f.get("config").and_then(|c| Fields::of(c, "config").ok()).and_then(|c| c.opt_str("mediaType").ok()?);
+    let config_type =
+        f.get("config").and_then(|c| Fields::of(c, "config").ok()).and_then(|c| c.opt_str("mediaType").ok()?);
     if artifact.as_deref() != Some(ARTIFACT_TYPE) && config_type.as_deref() != Some(ARTIFACT_TYPE) {
         let is = artifact.or(config_type).unwrap_or_else(|| "an image".to_string());
         return Err(bad(&format!(
@@ -397,7 +410,10 @@ fn parse_manifest(bytes: &[u8], what: &str) -> Result<Vec<Layer>> {
         if !digest.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())) {
             return Err(bad(&format!("layer digest {digest} is not sha256")));
         }
-        let title = lf.get("annotations").and_then(|a| Fields::of(a, "annotations").ok()).and_then(|a| a.opt_str(TITLE).ok()?);
+        let title = lf
+            .get("annotations")
+            .and_then(|a| Fields::of(a, "annotations").ok())
+            .and_then(|a| a.opt_str(TITLE).ok()?);
         layers.push(Layer { title: title.unwrap_or_default(), digest, size: lf.u64("size")?.unwrap_or(0) });
     }
     Ok(layers)
@@ -465,7 +481,10 @@ mod tests {
     #[test]
     fn parses_repository_references() {
         let (r, blob) = Registry::parse("oci://reg.example:5000/team/alp-main:v2").unwrap();
-        assert_eq!((r.base.as_str(), r.name.as_str(), r.tag.as_str(), blob), ("https://reg.example:5000", "team/alp-main", "v2", None));
+        assert_eq!(
+            (r.base.as_str(), r.name.as_str(), r.tag.as_str(), blob),
+            ("https://reg.example:5000", "team/alp-main", "v2", None)
+        );
         let (r, _) = Registry::parse("oci+http://127.0.0.1:5000/repo").unwrap();
         assert_eq!((r.base.as_str(), r.tag.as_str()), ("http://127.0.0.1:5000", "latest"));
         assert_eq!(r.shown(), "oci+http://127.0.0.1:5000/repo:latest");
@@ -487,10 +506,15 @@ mod tests {
 
     #[test]
     fn only_alp_manifests_are_read() {
-        let m = manifest_json(&[Layer { title: "index.json".into(), digest: format!("sha256:{}", "0".repeat(64)), size: 3 }]);
+        let m = manifest_json(&[Layer {
+            title: "index.json".into(),
+            digest: format!("sha256:{}", "0".repeat(64)),
+            size: 3,
+        }]);
         let layers = parse_manifest(m.as_bytes(), "r").unwrap();
         assert_eq!(layers[0].title, "index.json");
-        let image = r#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json"},"layers":[]}"#;
+        let image =
+            r#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json"},"layers":[]}"#;
         let e = parse_manifest(image.as_bytes(), "r").unwrap_err();
         assert!(e.msg.contains("not an alp repository"), "{}", e.msg);
     }

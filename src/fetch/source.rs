@@ -9,6 +9,9 @@ use super::{auth, client};
 use crate::error::{self, Cause, Result};
 use std::sync::Arc;
 
+/// What a repositories line puts before an old-style project's URL.
+pub const LEGACY: &str = "legacy+";
+
 /// One repository URL of a repositories line.
 #[derive(Clone)]
 pub enum Source {
@@ -33,13 +36,16 @@ pub enum Item<'a> {
     Index,
     Signature,
     /// A package archive: its `file` in the index and its sha256.
-    Package { file: &'a str, sha256: &'a str },
+    Package {
+        file: &'a str,
+        sha256: &'a str,
+    },
 }
 
 impl Source {
     /// Parses one URL of a repositories line; an unknown scheme is refused here, once.
     pub fn parse(url: &str) -> Result<Source> {
-        if let Some(inner) = url.strip_prefix(crate::legacy::source::PREFIX) {
+        if let Some(inner) = url.strip_prefix(LEGACY) {
             return Ok(Source::Legacy(inner.to_string()));
         }
         if url.starts_with("oci://") || url.starts_with("oci+http://") {
@@ -64,7 +70,7 @@ impl Source {
     pub fn shown(&self) -> String {
         match self {
             Source::Static(u) => auth::redact(u),
-            Source::Legacy(u) => format!("{}{}", crate::legacy::source::PREFIX, auth::redact(u)),
+            Source::Legacy(u) => format!("{LEGACY}{}", auth::redact(u)),
             Source::Oci(r) => r.shown(),
         }
     }
