@@ -74,6 +74,7 @@ pub enum Command {
     InstallLocal(InstallLocal),
     Migrate(Migrate),
     SelfUpdate(SelfUpdate),
+    Publish(Publish),
 }
 
 /// manage signing keys: `key generate`
@@ -150,6 +151,18 @@ pub struct CertCreate {
 #[argh(subcommand, name = "cert-scan")]
 pub struct CertScan {
     /// repository URL or path
+    #[argh(positional)]
+    pub url: String,
+}
+
+/// push a repository directory to an OCI registry
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "publish")]
+pub struct Publish {
+    /// the repository directory (index.json, its signature, the packages)
+    #[argh(positional)]
+    pub dir: String,
+    /// oci://REGISTRY/NAME[:TAG] (oci+http:// for a plain-HTTP registry)
     #[argh(positional)]
     pub url: String,
 }

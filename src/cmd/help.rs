@@ -34,6 +34,7 @@ const GROUPS: &[(&str, &[(&str, &str)])] = &[
             ("cert-create [DIR]", "make a signing key pair; sign DIR/index.json"),
             ("cert-info NAME", "which key signed the index a package came from"),
             ("cert-scan URL", "check a repository's index signature"),
+            ("publish DIR oci://…", "push a repository directory to an OCI registry"),
         ],
     ),
     (

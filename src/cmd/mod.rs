@@ -6,6 +6,7 @@ pub mod help;
 pub mod init;
 pub mod install;
 pub mod legacy;
+pub mod publish;
 pub mod query;
 pub mod selfupdate;
 pub mod trust;
@@ -85,6 +86,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::InstallLocal(a) => legacy::install_local(&ctx, &a.file),
         Command::Migrate(a) => legacy::migrate(&ctx, a.from.as_deref()),
         Command::SelfUpdate(a) => selfupdate::self_update(&ctx, &a),
+        Command::Publish(a) => publish::publish(&ctx, &a),
     };
     let result = result.map_err(crate::repo::name_unreadable);
     // Logged here rather than where it is printed (main), so that writing the log can apply
