@@ -176,7 +176,12 @@ pub fn send(req: &Request) -> io::Result<Response> {
         if let Some(p) = req.proxy {
             open_tunnel(&mut tcp, url, p)?;
         }
-        Stream::Tls(Box::new(tls(url, tcp.inner)?))
+        let mut tls = tls(url, tcp.inner)?;
+        // The handshake first, on its own: a failure here is about the server, not the request.
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(|e| tls_hint(e, url))?;
+        }
+        Stream::Tls(Box::new(tls))
     } else {
         Stream::Plain(tcp)
     };
@@ -323,11 +328,15 @@ fn open_tunnel(tcp: &mut Timed<TcpStream>, url: &Url, proxy: &Proxy) -> io::Resu
 /// A TLS session that could not start because the other end speaks plain HTTP (its answer to
 /// our ClientHello is not a TLS record) says so, with the likely fix.
 fn tls_hint(e: io::Error, url: &Url) -> io::Error {
-    if !url.https || e.kind() != io::ErrorKind::InvalidData {
+    if !url.https || !matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof) {
         return e;
     }
     let text = e.to_string();
-    if text.contains("corrupt message") || text.contains("InvalidContentType") || text.contains("InvalidMessage") {
+    if e.kind() == io::ErrorKind::UnexpectedEof
+        || text.contains("corrupt message")
+        || text.contains("InvalidContentType")
+        || text.contains("InvalidMessage")
+    {
         return io::Error::new(
             io::ErrorKind::InvalidData,
             format!("TLS handshake with {} failed ({text}); is this an http:// URL?", url.authority()),
