@@ -327,6 +327,11 @@ impl Registry {
         let status = resp.status;
         let detail = registry_error(resp);
         Err(match status {
+            401 | 403 if self.token.lock().unwrap_or_else(|p| p.into_inner()).is_some() => error::network(format!(
+                "{what}: the registry refused the token its token service gave (HTTP {status}); it does not grant this repository to {}{detail}",
+                self.creds.as_ref().map_or("an anonymous pull".to_string(), |c| format!("the credentials from {}", c.from))
+            ))
+            .because(Cause::Unauthorized),
             401 | 403 => {
                 let e = self.refused(status);
                 error::Error::new(e.kind, format!("{what}: {}{detail}", e.msg)).because(Cause::Unauthorized)
