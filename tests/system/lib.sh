@@ -176,7 +176,7 @@ EOF2
         REG_PID=$!
         for _ in $(seq 100); do
             kill -0 "$REG_PID" 2>/dev/null || break
-            code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null)
+            code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null) || true
             case "$code" in 200 | 401) return 0 ;; esac
             sleep 0.1
         done
