@@ -9,7 +9,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     need=""
-    for pkg in musl-tools nginx-light minisign buildah busybox-static shellcheck hyperfine wget time util-linux file bc zstd xz-utils zip; do
+    for pkg in musl-tools nginx-light minisign buildah busybox-static shellcheck hyperfine wget time util-linux file bc zstd xz-utils zip docker-registry apache2-utils openssl curl; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
     done
     if [ -n "$need" ]; then

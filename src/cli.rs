@@ -55,6 +55,7 @@ pub enum Command {
     Outdated(Outdated),
     Completions(Completions),
     Man(Man),
+    Publish(Publish),
 }
 
 /// list the files an installed package owns
@@ -180,6 +181,18 @@ pub struct CertCreate {
 #[argh(subcommand, name = "cert-scan", example = "alp cert-scan https://example.org/repo")]
 pub struct CertScan {
     /// repository URL or path
+    #[argh(positional)]
+    pub url: String,
+}
+
+/// push a repository directory to an OCI registry
+#[derive(FromArgs, ArgsInfo, Debug)]
+#[argh(subcommand, name = "publish", example = "alp publish ./repo oci://ghcr.io/me/alp-repo:latest")]
+pub struct Publish {
+    /// the repository directory (index.json, its signature, the packages)
+    #[argh(positional)]
+    pub dir: String,
+    /// oci://REGISTRY/NAME[:TAG] (oci+http:// for a plain-HTTP registry)
     #[argh(positional)]
     pub url: String,
 }

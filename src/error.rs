@@ -90,6 +90,11 @@ pub enum Cause {
     Unreachable,
     /// This signal asked alp to stop.
     Signal(i32),
+    /// The server wants credentials, or refused the ones sent (HTTP 401, 403, or a token
+    /// service that said no). Another mirror will not help; the user has to.
+    Unauthorized,
+    /// A repository line or URL names a scheme alp does not speak (`ftp://`).
+    Unsupported,
 }
 
 #[derive(Debug)]

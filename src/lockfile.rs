@@ -48,7 +48,7 @@ pub fn read(path: &Path) -> Result<Vec<Candidate>> {
         let mut obj = entry.obj.clone();
         obj.insert("file".into(), json::string(&url));
         let pkg = Package::from_json(&Value::Object(obj), &label, false)?;
-        out.push(Candidate { pkg, repo: String::new() });
+        out.push(Candidate { pkg, repo: String::new(), mirrors: Vec::new() });
     }
     Ok(out)
 }

@@ -13,7 +13,7 @@ use crate::db::state::{Db, Installed};
 use crate::error::{self, Result};
 use crate::fetch::cache::flight::{self, Flight, Turn};
 use crate::fetch::cache::{Cache, CacheWriter};
-use crate::fetch::http::{self, Fetched, Location};
+use crate::fetch::http::{self, Fetched};
 use crate::fetch::pipe;
 use crate::progress::Progress;
 use crate::repo::Candidate;
@@ -265,7 +265,7 @@ fn stage_all(ctx: &Ctx, installs: &[Install], claims: &Claims, record: &Record) 
     let cache = Cache::new(&ctx.paths.cache);
     let to_download: u64 = installs
         .iter()
-        .filter(|i| matches!(&i.origin, Origin::Repo(c) if matches!(Location::parse(&c.url()), Location::Http(_))))
+        .filter(|i| matches!(&i.origin, Origin::Repo(c) if c.is_remote()))
         .filter(|i| !cache.contains(&i.pkg.sha256))
         .map(|i| i.pkg.size)
         .sum();
@@ -404,7 +404,7 @@ fn open_source(ctx: &Ctx, cache: &Cache, inst: &Install, wait: bool) -> Result<O
         return Ok(from_cache(f));
     }
     let url = c.url();
-    let remote = matches!(Location::parse(&url), Location::Http(_));
+    let remote = c.is_remote();
     if remote && ctx.offline {
         return Err(error::network(format!("{label} is not in the cache and --offline forbids downloading it")));
     }
@@ -432,7 +432,7 @@ fn open_source(ctx: &Ctx, cache: &Cache, inst: &Install, wait: bool) -> Result<O
             }
         }
     };
-    let body = match http::get(&url, &net, None, Some(pkg.size)).map_err(|e| e.context(&label))? {
+    let body = match c.fetch(&net).map_err(|e| e.context(&label))? {
         Fetched::Body(b) => b,
         Fetched::NotModified => return Err(error::network(format!("{label}: unexpected 304 from {url}"))),
     };

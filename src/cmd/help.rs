@@ -27,7 +27,18 @@ const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     ("Building repositories", &["build DIR", "index DIR", "install-local FILE", "lock REQ..."]),
-    ("Trust", &["key generate", "sign FILE", "verify FILE", "cert-create [DIR]", "cert-info NAME", "cert-scan URL"]),
+    (
+        "Trust",
+        &[
+            "key generate",
+            "sign FILE",
+            "verify FILE",
+            "cert-create [DIR]",
+            "cert-info NAME",
+            "cert-scan URL",
+            "publish DIR URL",
+        ],
+    ),
     (
         "System",
         &[

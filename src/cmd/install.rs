@@ -49,7 +49,7 @@ pub fn install(ctx: &Ctx, args: &[String]) -> Result<i32> {
                 ))
             })?;
             requests.push(Req::parse(&format!("{}={}", meta.name, meta.version))?);
-            local.push(Candidate { pkg: meta, repo: format!("{LOCAL}{}", path.display()) });
+            local.push(Candidate { pkg: meta, repo: format!("{LOCAL}{}", path.display()), mirrors: Vec::new() });
         } else {
             requests.push(Req::parse(a)?);
         }

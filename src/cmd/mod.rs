@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod install;
 pub mod legacy;
 pub mod plan;
+pub mod publish;
 pub mod query;
 pub mod sbom;
 pub mod selfupdate;
@@ -42,6 +43,7 @@ pub fn dispatch(g: Globals, command: Command) -> Result<i32> {
         return Err(crate::error::usage(format!("--root {root} is not a directory")));
     }
     let paths = Paths::new(PathBuf::from(root), g.value(Id::CacheDir).map(PathBuf::from));
+    crate::fetch::auth::init(&paths.root);
     crate::log::open(paths.log());
     let ctx = Ctx {
         paths,
@@ -110,7 +112,9 @@ pub fn dispatch(g: Globals, command: Command) -> Result<i32> {
         Command::Outdated(_) => install::outdated(&ctx),
         Command::Completions(a) => help::completions(&a.shell),
         Command::Man(_) => help::man(),
+        Command::Publish(a) => publish::publish(&ctx, &a),
     };
+    let result = result.map_err(crate::repo::name_unreadable);
     crate::ui::verbose(&format!("took {:.2} s", started.elapsed().as_secs_f64()));
     // Logged here rather than where it is printed (main), so that writing the log can apply
     // the `log_size` setting; errors before this point have no log to go to.

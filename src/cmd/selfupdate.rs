@@ -97,8 +97,8 @@ fn fetch_release(ctx: &Ctx, url: &str) -> Result<Release> {
     let bytes = fetch_small(ctx, url, MAX_MANIFEST_BYTES, "fetching the release manifest")?;
     let sig_url = format!("{url}.minisig");
     let sig_bytes =
-        fetch_small(ctx, &sig_url, MAX_SIG_BYTES, "fetching the release signature").map_err(|e| match e.kind {
-            error::Kind::Network if e.msg.contains("not found") || e.msg.contains("cannot open") => {
+        fetch_small(ctx, &sig_url, MAX_SIG_BYTES, "fetching the release signature").map_err(|e| match e.cause {
+            error::Cause::NotFound => {
                 error::integrity(format!("{what}: not signed ({sig_url} is missing); refusing to update from it"))
             }
             _ => e,
@@ -119,16 +119,10 @@ fn fetch_release(ctx: &Ctx, url: &str) -> Result<Release> {
 
 /// GETs a small document whole, refusing one larger than `cap` bytes. `doing` prefixes errors.
 fn fetch_small(ctx: &Ctx, url: &str, cap: u64, doing: &str) -> Result<Vec<u8>> {
-    let body = match http::get(url, &ctx.net()?, None, None).map_err(|e| e.context(doing))? {
-        Fetched::Body(b) => b,
-        Fetched::NotModified => return Err(error::network(format!("{doing}: {url}: unexpected 304 Not Modified"))),
-    };
-    let mut bytes = Vec::new();
-    body.reader.take(cap + 1).read_to_end(&mut bytes).map_err(|e| digest::read_error(&format!("{doing}: {url}"), e))?;
-    if bytes.len() as u64 > cap {
-        return Err(error::bad_input(format!("{doing}: {url} is larger than {cap} bytes")));
+    match http::get_small(url, &ctx.net()?, cap).map_err(|e| e.context(doing))? {
+        Some(bytes) => Ok(bytes),
+        None => Err(error::network(format!("{doing}: {url}: not found")).because(error::Cause::NotFound)),
     }
-    Ok(bytes)
 }
 
 fn parse_release(v: &Value, manifest_url: &str, what: &str) -> Result<Release> {

@@ -9,7 +9,7 @@ use crate::cmd::print_json;
 use crate::ctx::Ctx;
 use crate::db::state::Db;
 use crate::error::{self, IoContext, Result};
-use crate::fetch::http::{self, Fetched};
+use crate::fetch::http;
 use crate::json::{self, Fields};
 use crate::legacy::alpfile::AlpFile;
 use crate::repo::index::Index;
@@ -197,7 +197,7 @@ pub fn cert_info(ctx: &Ctx, a: &crate::cli::CertInfo) -> Result<i32> {
         let msg = format!("{name} was installed from the local file {file}; no repository signature covers it");
         return finish_report(ctx, rows, Err(error::integrity(msg)));
     }
-    let dir = crate::repo::kept_dir(&ctx.paths, &crate::repo::Repo { url: origin.clone() });
+    let dir = crate::repo::kept_dir_of(&ctx.paths, &origin);
     let index_path = dir.join("index.json");
     let Ok(index_bytes) = std::fs::read(&index_path) else {
         let msg = format!("no kept index for {origin}; run 'alp update' with that repository configured");
@@ -585,20 +585,7 @@ fn read_signature(path: &Path) -> Result<String> {
 
 /// GET with a size cap; `None` when the server (or directory) has no such file.
 fn fetch_capped(ctx: &Ctx, url: &str, cap: u64) -> Result<Option<Vec<u8>>> {
-    let body = match http::get(url, &ctx.net()?, None, None) {
-        Ok(Fetched::Body(b)) => b,
-        Ok(Fetched::NotModified) => return Ok(None),
-        Err(e) if e.kind == error::Kind::Network && (e.msg.contains("not found") || e.msg.contains("cannot open")) => {
-            return Ok(None);
-        }
-        Err(e) => return Err(e),
-    };
-    let mut bytes = Vec::new();
-    body.reader.take(cap + 1).read_to_end(&mut bytes).map_err(|e| digest::read_error(url, e))?;
-    if bytes.len() as u64 > cap {
-        return Err(error::bad_input(format!("{url} is larger than {} KiB", cap >> 10)));
-    }
-    Ok(Some(bytes))
+    http::get_small(url, &ctx.net()?, cap)
 }
 
 fn opt_string(s: Option<&str>) -> Value {

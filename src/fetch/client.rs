@@ -51,7 +51,7 @@ impl Url {
     }
 
     /// `host:port` as the Host header and CONNECT want it (IPv6 literals in brackets).
-    fn authority(&self) -> String {
+    pub fn authority(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -117,9 +117,31 @@ impl Proxy {
     }
 }
 
+/// What a request sends after its head.
+#[derive(Clone, Copy)]
+pub enum Payload<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    /// A file streamed from disk (a package being published), of this many bytes.
+    File(&'a std::path::Path, u64),
+}
+
+impl Payload<'_> {
+    fn len(&self) -> Option<u64> {
+        match self {
+            Payload::Empty => None,
+            Payload::Bytes(b) => Some(b.len() as u64),
+            Payload::File(_, n) => Some(*n),
+        }
+    }
+}
+
 /// What the caller asks for.
 pub struct Request<'a> {
+    /// `GET`, `HEAD`, `PUT`, `POST`, `PATCH`.
+    pub method: &'a str,
     pub url: &'a Url,
+    pub payload: Payload<'a>,
     pub headers: &'a [(&'a str, &'a str)],
     pub proxy: Option<&'a Proxy>,
     /// Longest wait for the connection and for each read or write.
@@ -145,7 +167,7 @@ impl Response {
 
 /// Sends `req` and reads the response head. Errors are `io::Error`s: their kind says
 /// whether another try could help (connection trouble) or not (TLS, protocol).
-pub fn get(req: &Request) -> io::Result<Response> {
+pub fn send(req: &Request) -> io::Result<Response> {
     let url = req.url;
     let (tcp_host, tcp_port) = match req.proxy {
         Some(p) => (p.host.as_str(), p.port),
@@ -157,7 +179,12 @@ pub fn get(req: &Request) -> io::Result<Response> {
         if let Some(p) = req.proxy {
             open_tunnel(&mut tcp, url, p)?;
         }
-        Stream::Tls(Box::new(tls(url, tcp.inner)?))
+        let mut tls = tls(url, tcp.inner)?;
+        // The handshake first, on its own: a failure here is about the server, not the request.
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(|e| tls_hint(e, url))?;
+        }
+        Stream::Tls(Box::new(tls))
     } else {
         Stream::Plain(tcp)
     };
@@ -165,23 +192,45 @@ pub fn get(req: &Request) -> io::Result<Response> {
         Some(_) if !url.https => format!("http://{}{}", url.authority(), url.target),
         _ => url.target.clone(),
     };
-    let mut head = format!("GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", host_header(url));
+    let mut head = format!("{} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, host_header(url));
     for (k, v) in req.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     if let (Some(Proxy { auth: Some(auth), .. }), false) = (req.proxy, url.https) {
         head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
+    if let Some(n) = req.payload.len() {
+        head.push_str(&format!("Content-Length: {n}\r\n"));
+    } else if matches!(req.method, "PUT" | "POST" | "PATCH") {
+        head.push_str("Content-Length: 0\r\n");
+    }
     head.push_str("\r\n");
     let mut stream = Timed::new(stream, req);
-    stream.write_all(head.as_bytes())?;
+    stream.write_all(head.as_bytes()).map_err(|e| tls_hint(e, url))?;
+    match req.payload {
+        Payload::Empty => {}
+        Payload::Bytes(b) => stream.write_all(b)?,
+        Payload::File(path, n) => {
+            let f = std::fs::File::open(path)?;
+            let sent = io::copy(&mut f.take(n), &mut stream)?;
+            if sent != n {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} shrank while sent", path.display()),
+                ));
+            }
+        }
+    }
     stream.flush()?;
     let mut reader = BufReader::with_capacity(BUFFER, stream);
-    let ((status, reason, headers), framing) = read_response_head(&mut reader)?;
+    let ((status, reason, headers), mut framing) = read_response_head(&mut reader).map_err(|e| tls_hint(e, url))?;
     let declared = match framing {
         Framing::Length(n) => Some(n),
         _ => None,
     };
+    if req.method == "HEAD" {
+        framing = Framing::Length(0);
+    }
     Ok(Response { status, reason, headers, body: Body { reader, framing, declared } })
 }
 
@@ -278,6 +327,26 @@ fn open_tunnel(tcp: &mut Timed<TcpStream>, url: &Url, proxy: &Proxy) -> io::Resu
         )));
     }
     Ok(())
+}
+
+/// A TLS session that could not start because the other end speaks plain HTTP (its answer to
+/// our ClientHello is not a TLS record) says so, with the likely fix.
+fn tls_hint(e: io::Error, url: &Url) -> io::Error {
+    if !url.https || !matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof) {
+        return e;
+    }
+    let text = e.to_string();
+    if e.kind() == io::ErrorKind::UnexpectedEof
+        || text.contains("corrupt message")
+        || text.contains("InvalidContentType")
+        || text.contains("InvalidMessage")
+    {
+        return io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("TLS handshake with {} failed ({text}); is this an http:// URL?", url.authority()),
+        );
+    }
+    e
 }
 
 fn tls(url: &Url, tcp: TcpStream) -> io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
@@ -579,7 +648,7 @@ impl<S: Write> Write for Timed<S> {
     }
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

@@ -8,7 +8,8 @@
 //! 429 or 503 is honoured up to `MAX_RETRY_AFTER`, and all waits of one request together stay
 //! under `MAX_WAITING`. A signal that interrupts a read is not a failed attempt.
 
-use super::client::{self, Proxy, Url};
+use super::auth;
+use super::client::{self, Payload, Proxy, Url};
 use crate::error::{self, Result};
 use std::fs::File;
 use std::io::Read;
@@ -49,10 +50,12 @@ const MAX_WAITING: Duration = Duration::from_secs(60);
 /// Bytes per second a transfer may fall to and still finish: deadlines grow by size at this rate.
 pub const MIN_RATE: u64 = 256 * 1024;
 
-/// A URL or a local path, as a repository line or a package `file` names it.
+/// A URL or a local path, as a package `file` or a static repository names it.
 pub enum Location {
     Http(String),
     Local(PathBuf),
+    /// `scheme://…` with a scheme this module does not speak (the scheme).
+    Other(String),
 }
 
 impl Location {
@@ -61,6 +64,10 @@ impl Location {
             Location::Http(s.to_string())
         } else if let Some(p) = s.strip_prefix("file://") {
             Location::Local(PathBuf::from(p))
+        } else if let Some((scheme, _)) = s.split_once("://")
+            && !scheme.contains('/')
+        {
+            Location::Other(scheme.to_string())
         } else {
             Location::Local(PathBuf::from(s))
         }
@@ -82,7 +89,9 @@ pub fn join_url(base: &str, file: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), file)
 }
 
-/// GET `url`. `etag` makes it conditional; `expect_len` stretches the deadline for big bodies.
+/// GET `url` (an `http(s)://` URL, `file://` or a path). `etag` makes it conditional;
+/// `expect_len` stretches the deadline for big bodies. Credentials come from the URL or the
+/// keychain (`auth`), for the URL's own host only.
 pub fn get(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -> Result<Fetched> {
     crate::ui::verbose(&format!("fetching {url}"));
     match Location::parse(url) {
@@ -98,24 +107,96 @@ pub fn get(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) ->
             let len = f.metadata().ok().map(|m| m.len());
             Ok(Fetched::Body(Body { reader: Box::new(f), etag: None, len }))
         }
+        Location::Other(scheme) => Err(unsupported(&scheme, url)),
         Location::Http(url) => {
+            let (url, from_url) = auth::split_userinfo(&url);
             if net.offline {
                 return Err(error::network(format!("{url}: not fetched because of --offline"))
                     .because(error::Cause::Unreachable));
             }
-            get_http(&url, net, etag, expect_len)
+            let parsed = Url::parse(&url).map_err(error::network)?;
+            let creds = from_url.or_else(|| auth::keychain().lookup(&parsed.host, parsed.port, false));
+            let header = creds.as_ref().map(auth::Creds::header);
+            let mut headers = Vec::new();
+            if let Some(tag) = etag {
+                headers.push(("If-None-Match", tag));
+            }
+            let call = Call {
+                method: "GET",
+                url: &url,
+                headers: &headers,
+                payload: Payload::Empty,
+                expect_len,
+                auth: header.as_deref(),
+            };
+            let resp = exchange(&call, net)?;
+            let status = resp.status;
+            match status {
+                200 => {
+                    let (len, etag) = (resp.body.declared, resp.header("etag").map(str::to_string));
+                    Ok(Fetched::Body(Body { reader: Box::new(resp.body), etag, len }))
+                }
+                304 if etag.is_some() => Ok(Fetched::NotModified),
+                404 | 410 => {
+                    Err(error::network(format!("{url}: not found (HTTP {status})")).because(error::Cause::NotFound))
+                }
+                401 | 403 => Err(refused(&url, status, creds.as_ref())),
+                _ => Err(error::network(format!("{url}: HTTP {status} {}", resp.reason))),
+            }
         }
     }
 }
 
-fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -> Result<Fetched> {
+/// The error for a URL of a scheme nothing here speaks.
+pub fn unsupported(scheme: &str, url: &str) -> error::Error {
+    error::usage(format!(
+        "unsupported repository scheme '{scheme}://' in {}; use https://, http://, file://, a path, legacy+URL or oci://",
+        auth::redact(url)
+    ))
+    .because(error::Cause::Unsupported)
+}
+
+/// A 401 or 403: named as such, with which credentials were sent (never the secret).
+pub fn refused(url: &str, status: u16, creds: Option<&auth::Creds>) -> error::Error {
+    let what = if status == 401 { "HTTP 401 Unauthorized" } else { "HTTP 403 Forbidden" };
+    let msg = match creds {
+        Some(c) => format!("{url}: {what}: the server refused the credentials from {}", c.from),
+        None => format!(
+            "{url}: {what}: credentials are needed and none were found (put them in the URL, a netrc file or {})",
+            Url::parse(url).map_or_else(|_| "ALP_TOKEN_<HOST>".to_string(), |u| auth::token_var(&u.host))
+        ),
+    };
+    error::network(msg).because(error::Cause::Unauthorized)
+}
+
+/// One HTTP request as alp makes it.
+pub struct Call<'a> {
+    pub method: &'a str,
+    /// Without credentials in it.
+    pub url: &'a str,
+    /// Extra headers (`Accept`, `Content-Type`, `If-None-Match`).
+    pub headers: &'a [(&'a str, &'a str)],
+    pub payload: Payload<'a>,
+    /// Body size expected, which stretches the deadline.
+    pub expect_len: Option<u64>,
+    /// The `Authorization` value, sent to `url`'s host and port only: a redirect elsewhere
+    /// goes without it.
+    pub auth: Option<&'a str>,
+}
+
+/// Makes `call`: proxy, deadlines, retries with backoff on connection trouble, 429 and 5xx,
+/// redirects for GET and HEAD. Returns the first other answer, whatever its status, for
+/// the caller to read.
+pub fn exchange(call: &Call, net: &Net) -> Result<client::Response> {
     // Each wait (connecting, each read) may take `timeout`; the whole exchange gets that plus
     // time for the body at a floor rate of 256 KiB/s, so a stalled or trickling server fails
     // while a slow but moving one finishes.
     let idle = Duration::from_secs(net.timeout.max(1));
+    let expect_len = call.expect_len;
     let budget = Duration::from_secs(net.timeout + expect_len.unwrap_or(0) / MIN_RATE);
     let user_agent = concat!("alp/", env!("CARGO_PKG_VERSION"));
-    let mut url = url.to_string();
+    let origin = Url::parse(call.url).map_err(error::network)?;
+    let mut url = call.url.to_string();
     let mut redirects = 0;
     let mut attempt = 0u64;
     let mut waited = Duration::ZERO;
@@ -123,17 +204,22 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
         let parsed = Url::parse(&url).map_err(error::network)?;
         let proxy = proxy_for(&parsed).map_err(error::network)?;
         let mut headers = vec![("User-Agent", user_agent)];
-        if let Some(tag) = etag {
-            headers.push(("If-None-Match", tag));
+        headers.extend_from_slice(call.headers);
+        // Credentials go to the host they belong to, never across a redirect to another.
+        let same_origin = parsed.host == origin.host && parsed.port == origin.port && parsed.https == origin.https;
+        if let (Some(a), true) = (call.auth, same_origin) {
+            headers.push(("Authorization", a));
         }
         let req = client::Request {
+            method: call.method,
             url: &parsed,
+            payload: call.payload,
             headers: &headers,
             proxy: proxy.as_ref(),
             idle,
             deadline: Instant::now() + budget,
         };
-        let (retry_reason, asked_wait) = match client::get(&req) {
+        let (retry_reason, asked_wait) = match client::send(&req) {
             // Interrupted by a signal: not an attempt that failed, so not counted as one;
             // unless the signal asked alp to stop.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
@@ -143,22 +229,11 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
             Err(_) if crate::interrupt::requested().is_some() => return Err(crate::interrupt::check().unwrap_err()),
             Err(e) if !transient(&e) => return Err(error::network(format!("{url}: {}", describe(&e)))),
             Err(e) => (describe(&e), None),
-            Ok(resp) => {
+            Ok(mut resp) => {
                 let status = resp.status;
                 let header = |name: &str| resp.header(name).map(str::to_string);
                 match status {
-                    200 => {
-                        let (len, etag) = (resp.body.declared, header("etag"));
-                        let mut body = resp.body;
-                        // A body whose size only the server knew (an index) gets the same
-                        // time per byte as one whose size was expected.
-                        if let (None, Some(n)) = (expect_len, len) {
-                            body.allow_more_time(Duration::from_secs(n / MIN_RATE));
-                        }
-                        return Ok(Fetched::Body(Body { reader: Box::new(body), etag, len }));
-                    }
-                    304 if etag.is_some() => return Ok(Fetched::NotModified),
-                    301 | 302 | 303 | 307 | 308 => {
+                    301 | 302 | 303 | 307 | 308 if matches!(call.method, "GET" | "HEAD") => {
                         let Some(loc) = header("location") else {
                             return Err(error::network(format!("{url}: HTTP {status} redirect without a Location")));
                         };
@@ -179,12 +254,14 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
                         let after = header("retry-after").and_then(|v| retry_after(&v));
                         (format!("HTTP {status}"), after.filter(|_| status == 429 || status == 503))
                     }
-                    404 | 410 => {
-                        return Err(
-                            error::network(format!("{url}: not found (HTTP {status})")).because(error::Cause::NotFound)
-                        );
+                    _ => {
+                        // A body whose size only the server knew (an index) gets the same
+                        // time per byte as one whose size was expected.
+                        if let (None, Some(n)) = (expect_len, resp.body.declared) {
+                            resp.body.allow_more_time(Duration::from_secs(n / MIN_RATE));
+                        }
+                        return Ok(resp);
                     }
-                    _ => return Err(error::network(format!("{url}: HTTP {status} {}", resp.reason))),
                 }
             }
         };
@@ -197,6 +274,29 @@ fn get_http(url: &str, net: &Net, etag: Option<&str>, expect_len: Option<u64>) -
         waited += wait;
         attempt += 1;
     }
+}
+
+/// GETs a small document whole: `None` when there is no such file (HTTP 404, no such local
+/// file), an error when it is larger than `cap` bytes. Messages name `url`.
+pub fn get_small(url: &str, net: &Net, cap: u64) -> Result<Option<Vec<u8>>> {
+    let body = match get(url, net, None, None) {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified) => return Err(error::network(format!("{url}: unexpected 304 Not Modified"))),
+        Err(e) if e.cause == error::Cause::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    read_small(body.reader, &auth::redact(url), cap).map(Some)
+}
+
+/// Reads a whole small body, refusing more than `cap` bytes.
+pub fn read_small(reader: impl Read, what: &str, cap: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(cap + 1).read_to_end(&mut bytes).map_err(|e| crate::verify::digest::read_error(what, e))?;
+    if bytes.len() as u64 > cap {
+        let size = if cap >= 1 << 20 { format!("{} MiB", cap >> 20) } else { format!("{} KiB", cap >> 10) };
+        return Err(error::bad_input(format!("{what} is larger than {size}; refusing it")));
+    }
+    Ok(bytes)
 }
 
 /// The wait before retry number `attempt + 1`: uniform in [0, min(MAX_STEP, FIRST_STEP·2^attempt)].

@@ -1,10 +1,11 @@
 //! `legacy+URL` repository lines (SPEC section 3): a project in the old layout, served as
 //! plain files (`README.md` with metadata lines, `alp.sh`, `alp_u.sh`, the main file).
 //!
-//! Refreshing one fetches those files, builds them into a normal archive with
-//! `compile::build_old_layout`, and keeps a one-package `alp-index-1` index beside it, in
-//! the repository's kept-index directory, whose `file` is that archive (`file://` URL with
-//! its sha256 and size). From there on the package installs like any other.
+//! `fetch` gets those files, builds them into a normal archive with
+//! `compile::build_old_layout` in the repository's kept-index directory, and returns a
+//! one-package `alp-index-1` index whose `file` is that archive (`file://` URL with its
+//! sha256 and size), which `repo` keeps like any other. From there on the package installs
+//! like any other.
 //!
 //! GitHub project URLs (`https://github.com/OWNER/REPO`, optionally `/tree/BRANCH`) map to
 //! `{legacy_raw_base}/OWNER/REPO/{main, then master}/FILE`, as the old tool read them; any
@@ -13,26 +14,21 @@
 
 use super::compile;
 use super::readme::Meta;
-use crate::error::{self, IoContext, Result};
+use crate::error::{self, Cause, IoContext, Result};
 use crate::fetch::http::{self, Fetched, Net};
 use crate::repo::index::Index;
-use crate::repo::{Access, Refreshed, Repo};
 use crate::verify::digest;
-use crate::{fsutil, json, timefmt, ui};
+use crate::{fsutil, timefmt};
 use std::io::Read;
 use std::path::Path;
 
-pub const PREFIX: &str = "legacy+";
+pub const PREFIX: &str = crate::fetch::source::LEGACY;
 
 /// Caps on what a project may serve: text files, and the main file.
 const MAX_TEXT: u64 = 1 << 20;
 const MAX_MAIN: u64 = 256 << 20;
 
-pub fn is_legacy(url: &str) -> bool {
-    url.starts_with(PREFIX)
-}
-
-/// The URL without `legacy+` (what decides whether it is remote).
+/// The URL without `legacy+`.
 pub fn inner_url(url: &str) -> &str {
     url.strip_prefix(PREFIX).unwrap_or(url)
 }
@@ -63,36 +59,16 @@ fn github_project(url: &str) -> Option<(&str, &str, Option<&str>)> {
     Some((owner, repo, branch))
 }
 
-/// Fetches the project, builds its archive into `dir` and keeps its index there.
-pub fn refresh(acc: &Access, repo: &Repo, dir: &Path) -> Result<Refreshed> {
-    let what = format!("repository {}", repo.url);
-    if !acc.allow_untrusted && acc.config.verify_packages {
-        return Err(error::integrity(format!(
-            "{what}: a legacy source cannot be signed; pass --allow-untrusted (or set verify_packages to false) to use it"
-        )));
-    }
-    ui::warn(&format!("{what}: using an UNVERIFIED legacy source because of --allow-untrusted"));
+/// Fetches the project at `url` (without `legacy+`), builds its archive into `dir` and
+/// returns the index that points at it. `what` names the repository in errors.
+pub fn fetch(net: &Net, raw_base: &str, url: &str, dir: &Path, what: &str) -> Result<Index> {
     fsutil::ensure_dir(dir)?;
     let work = dir.join("src.tmp");
     let _ = std::fs::remove_dir_all(&work);
     fsutil::ensure_dir(&work)?;
-    let result = fetch_and_build(&acc.net, &acc.config.legacy_raw_base, &repo.url, &work, dir, &what);
+    let result = fetch_and_build(net, raw_base, url, &work, dir, what);
     let _ = std::fs::remove_dir_all(&work);
-    let index = result?;
-    let now = timefmt::now();
-    fsutil::write_atomic(&dir.join("index.json"), index.to_json().as_bytes())?;
-    fsutil::remove_if_exists(&dir.join("index.json.minisig"))?;
-    // The same shape repo::refresh keeps: no ETag, no serial, no signer.
-    let meta = json::object(vec![
-        ("etag", miniserde::json::Value::Null),
-        ("fetched", json::number(now)),
-        ("serial", json::number(0)),
-        ("signed_by", miniserde::json::Value::Null),
-    ]);
-    fsutil::write_atomic(&dir.join("meta.json"), miniserde::json::to_string(&meta).as_bytes())?;
-    let pkg = &index.packages[0];
-    crate::log::info(&format!("updated legacy source {} ({})", repo.url, pkg.id()));
-    Ok(Refreshed::Updated { packages: 1, serial: 0 })
+    result
 }
 
 /// Downloads the project's files into `work`, builds the archive into `dir`, and returns
@@ -149,12 +125,7 @@ fn fetch_to(net: &Net, url: &str, dest: &Path, cap: u64, what: &str) -> Result<O
     let body = match http::get(url, net, None, None) {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified) => return Err(error::network(format!("{what}: unexpected 304 from {url}"))),
-        Err(e)
-            if e.kind == error::Kind::Network
-                && (e.msg.contains("not found (HTTP") || e.msg.starts_with("cannot open")) =>
-        {
-            return Ok(None);
-        }
+        Err(e) if e.cause == Cause::NotFound => return Ok(None),
         Err(e) => return Err(e.context(what)),
     };
     let mut file = std::fs::File::create(dest).at("creating", dest)?;

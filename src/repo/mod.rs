@@ -9,6 +9,7 @@ use crate::error::{self, Cause, IoContext, Result};
 use crate::fetch::cache::Cache;
 use crate::fetch::cache::flight::{self, Turn};
 use crate::fetch::http::{self, Fetched, Net};
+use crate::fetch::source::{self, Item, Source};
 use crate::fsutil;
 use crate::json::{self, Fields};
 use crate::timefmt;
@@ -22,11 +23,43 @@ use std::time::Duration;
 /// An index larger than this is refused before it is parsed.
 const MAX_INDEX_BYTES: u64 = 64 << 20;
 
-/// One configured repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One configured repository: a line of `etc/alp/repositories`, one URL or several
+/// mirrors of the same signed index.
+#[derive(Debug, Clone)]
 pub struct Repo {
-    /// The base URL or path; `index.json` lives under it.
+    /// The first mirror as shown (no secrets): how messages name it, what the database
+    /// records as a package's origin, what the kept index is filed under.
     pub url: String,
+    /// Where to get it, in order of preference.
+    pub mirrors: Vec<Source>,
+}
+
+impl Repo {
+    /// A repository line: space-separated mirror URLs.
+    pub fn parse(line: &str) -> Result<Option<Repo>> {
+        let mut mirrors = Vec::new();
+        for word in line.split_whitespace() {
+            let mut u = word.trim_end_matches('/').to_string();
+            // One spelling per local repository, so its kept index is found again.
+            if !u.contains("://")
+                && !u.starts_with(crate::legacy::source::PREFIX)
+                && let Ok(abs) = std::fs::canonicalize(&u)
+            {
+                u = abs.to_string_lossy().into_owned();
+            }
+            mirrors.push(Source::parse(&u)?);
+        }
+        let Some(first) = mirrors.first() else { return Ok(None) };
+        Ok(Some(Repo { url: first.shown(), mirrors }))
+    }
+
+    fn is_legacy(&self) -> bool {
+        matches!(self.mirrors.first(), Some(Source::Legacy(_)))
+    }
+
+    fn is_remote(&self) -> bool {
+        self.mirrors.first().is_some_and(Source::is_remote)
+    }
 }
 
 /// A repository's index as last verified, with where it came from.
@@ -41,12 +74,43 @@ pub struct Loaded {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub pkg: Package,
+    /// The repository as shown (or empty for a lock file's pinned URL).
     pub repo: String,
+    /// Where to fetch it: the repository's mirrors (none: `pkg.file` is a pinned URL).
+    pub mirrors: Vec<Source>,
 }
 
 impl Candidate {
+    fn item(&self) -> Item<'_> {
+        Item::Package { file: &self.pkg.file, sha256: &self.pkg.sha256 }
+    }
+
+    /// Where the archive is, as records and lock files show it (no secrets).
     pub fn url(&self) -> String {
-        http::join_url(&self.repo, &self.pkg.file)
+        match self.mirrors.first() {
+            Some(m) => m.location(self.item()),
+            None => http::join_url(&self.repo, &self.pkg.file),
+        }
+    }
+
+    /// Whether fetching it needs the network.
+    pub fn is_remote(&self) -> bool {
+        match self.mirrors.first() {
+            Some(m) => m.is_remote() || self.pkg.file.contains("://"),
+            None => self.pkg.file.contains("://"),
+        }
+    }
+
+    /// GETs the archive from the first mirror that answers.
+    pub fn fetch(&self, net: &Net) -> Result<Fetched> {
+        if self.mirrors.is_empty() {
+            return source::get_url(&self.url(), net, None, Some(self.pkg.size));
+        }
+        let (got, i) = source::get_any(&self.mirrors, self.item(), net, None, Some(self.pkg.size))?;
+        if i > 0 {
+            crate::ui::status(&format!("{}: served by mirror {}", self.pkg.id(), self.mirrors[i].shown()));
+        }
+        Ok(got)
     }
 }
 
@@ -80,26 +144,23 @@ pub fn configured(paths: &Paths, cli: &[String]) -> Result<Vec<Repo>> {
     }
     urls.extend(cli.iter().cloned());
     let mut repos: Vec<Repo> = Vec::new();
-    for u in urls {
-        let mut u = u.trim().trim_end_matches('/').to_string();
-        // One spelling per local repository, so its kept index is found again.
-        if !u.is_empty()
-            && !u.contains("://")
-            && let Ok(abs) = std::fs::canonicalize(&u)
-        {
-            u = abs.to_string_lossy().into_owned();
+    for line in urls {
+        let Some(repo) = Repo::parse(&line)? else { continue };
+        if !repos.iter().any(|r| r.url == repo.url) {
+            repos.push(repo);
         }
-        if u.is_empty() || repos.iter().any(|r| r.url == u) {
-            continue;
-        }
-        repos.push(Repo { url: u });
     }
     Ok(repos)
 }
 
 /// Where a repository's verified index is kept: `indexes/<16 hex of sha256(url)>/`.
 pub fn kept_dir(paths: &Paths, repo: &Repo) -> PathBuf {
-    paths.indexes().join(&digest::sha256_hex(repo.url.as_bytes())[..16])
+    kept_dir_of(paths, &repo.url)
+}
+
+/// The same, for a repository named by its shown URL (a package's recorded origin).
+pub fn kept_dir_of(paths: &Paths, url: &str) -> PathBuf {
+    paths.indexes().join(&digest::sha256_hex(url.as_bytes())[..16])
 }
 
 /// What we remember about a kept index besides its bytes.
@@ -139,7 +200,7 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Opt
     let dir = kept_dir(acc.paths, repo);
     let meta = read_meta(&dir).filter(|_| dir.join("index.json").is_file());
     let what = format!("repository {}", repo.url);
-    if crate::legacy::source::is_legacy(&repo.url) {
+    if repo.is_legacy() {
         if acc.simulate {
             // Building a legacy project writes its archive: --simulate shows the kept one.
             return match meta {
@@ -149,11 +210,10 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Opt
                 ))),
             };
         }
-        return crate::legacy::source::refresh(acc, repo, &dir).map(|r| (r, None));
+        return refresh_legacy(acc, repo, &dir).map(|r| (r, None));
     }
-    let index_url = http::join_url(&repo.url, "index.json");
-    if !matches!(http::Location::parse(&index_url), http::Location::Http(_)) {
-        let Some(got) = fetch_index(acc, &index_url, None, &what)? else {
+    if !repo.is_remote() {
+        let Some(got) = fetch_index(acc, repo, None, &what)? else {
             return Err(error::network(format!("{what}: unexpected 304 Not Modified")));
         };
         return accept(acc, repo, &what, &got, meta.as_ref());
@@ -193,7 +253,7 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Opt
         Some(c) => c.etag.clone(),
         None => meta.as_ref().and_then(|m| m.etag.clone()),
     };
-    match fetch_index(acc, &index_url, etag.as_deref(), &what)? {
+    match fetch_index(acc, repo, etag.as_deref(), &what)? {
         Some(got) => {
             let r = accept(acc, repo, &what, &got, meta.as_ref())?;
             if !acc.simulate {
@@ -223,16 +283,44 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Opt
     }
 }
 
-/// GETs `index.json` (conditionally, with `etag`) and its signature. `None`: not modified.
-fn fetch_index(acc: &Access, index_url: &str, etag: Option<&str>, what: &str) -> Result<Option<Copy>> {
-    let body = match http::get(index_url, &acc.net, etag, None).map_err(|e| e.context(what))? {
+/// GETs `index.json` (conditionally, with `etag`) and its signature, from the first mirror
+/// that answers. `None`: not modified.
+fn fetch_index(acc: &Access, repo: &Repo, etag: Option<&str>, what: &str) -> Result<Option<Copy>> {
+    let (got, i) = source::get_any(&repo.mirrors, Item::Index, &acc.net, etag, None).map_err(|e| e.context(what))?;
+    let mirror = &repo.mirrors[i];
+    if i > 0 {
+        crate::ui::status(&format!("{what}: served by mirror {}", mirror.shown()));
+        crate::log::info(&format!("{what}: served by mirror {}", mirror.shown()));
+    }
+    let body = match got {
         Fetched::NotModified => return Ok(None),
         Fetched::Body(b) => b,
     };
     let etag = body.etag.clone();
     let index = read_capped(body.reader, what)?;
-    let sig = fetch_signature(acc, index_url, what)?;
+    let sig = fetch_signature(acc, mirror, what)?;
     Ok(Some(Copy { index, sig, etag, fetched: timefmt::now() }))
+}
+
+/// A `legacy+URL` line: the project fetched and built into a one-package index, kept like
+/// any other. Nothing in an old project can be signed, so it needs untrusted access.
+fn refresh_legacy(acc: &Access, repo: &Repo, dir: &std::path::Path) -> Result<Refreshed> {
+    let what = format!("repository {}", repo.url);
+    if !acc.untrusted_ok() {
+        return Err(error::integrity(format!(
+            "{what}: a legacy source cannot be signed; pass --allow-untrusted (or set verify_packages to false) to use it"
+        )));
+    }
+    crate::ui::warn(&format!("{what}: using an UNVERIFIED legacy source because of --allow-untrusted"));
+    let Some(Source::Legacy(inner)) = repo.mirrors.first() else {
+        return Err(error::usage(format!("{what}: not a legacy source")));
+    };
+    let index = crate::legacy::source::fetch(&acc.net, &acc.config.legacy_raw_base, inner, dir, &what)?;
+    fsutil::write_atomic(&dir.join("index.json"), index.to_json().as_bytes())?;
+    fsutil::remove_if_exists(&dir.join("index.json.minisig"))?;
+    write_meta(dir, &Meta { etag: None, fetched: timefmt::now(), serial: 0, signed_by: None })?;
+    crate::log::info(&format!("updated legacy source {} ({})", repo.url, index.packages[0].id()));
+    Ok(Refreshed::Updated { packages: 1, serial: 0 })
 }
 
 /// Verifies an index for this root (its keys, its last serial) and keeps it as the root's
@@ -294,9 +382,8 @@ fn read_capped(reader: Box<dyn Read + Send>, what: &str) -> Result<Vec<u8>> {
 }
 
 /// The detached signature, or `None` when the repository has none and untrusted is allowed.
-fn fetch_signature(acc: &Access, index_url: &str, what: &str) -> Result<Option<String>> {
-    let url = format!("{index_url}.minisig");
-    match http::get(&url, &acc.net, None, None) {
+fn fetch_signature(acc: &Access, mirror: &Source, what: &str) -> Result<Option<String>> {
+    match mirror.get(Item::Signature, &acc.net, None, None) {
         Ok(Fetched::Body(b)) => {
             let mut text = String::new();
             b.reader.take(64 * 1024).read_to_string(&mut text).map_err(|e| digest::read_error(what, e))?;
@@ -377,9 +464,12 @@ fn write_meta(dir: &std::path::Path, m: &Meta) -> Result<()> {
 }
 
 /// The kept, verified indexes of every repository, refreshing those that are missing,
-/// local, or stale under `auto_update`. A repository that cannot be loaded is an error, except
-/// that one that cannot be reached (connection, 5xx, timeout, `--offline`) falls back to its
-/// last verified index, the root's own or the shared cache's, with a warning.
+/// local, or stale under `auto_update`. A repository that cannot be reached (connection,
+/// 5xx, timeout, `--offline`) falls back to its last verified index, the root's own or the
+/// shared cache's, with a warning that says how old it is. One that cannot be reached and
+/// has no such index is left out with a warning while others are loaded (`unreadable`
+/// names it in the error a missing package causes); when none is loaded, that is the error.
+/// An index that fails verification is always an error.
 pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
     if repos.is_empty() {
         return Err(error::usage(format!(
@@ -388,11 +478,11 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
         )));
     }
     let mut out = Vec::new();
+    let mut dead: Vec<error::Error> = Vec::new();
     for repo in repos {
         let dir = kept_dir(acc.paths, repo);
         let meta = read_meta(&dir).filter(|_| dir.join("index.json").is_file());
-        let url = crate::legacy::source::inner_url(&repo.url);
-        let local = !url.starts_with("http://") && !url.starts_with("https://");
+        let local = !repo.is_remote();
         let stale = match &meta {
             None => true,
             Some(m) => acc.config.auto_update && timefmt::now().saturating_sub(m.fetched) >= acc.config.update_interval,
@@ -410,7 +500,8 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
                         (Some(m), None) => m.fetched,
                         (None, None) => {
                             let msg = format!("{}; no verified index of it is cached", e.msg);
-                            return Err(error::Error::new(e.kind, msg).because(e.cause));
+                            dead.push(error::Error::new(e.kind, msg).because(e.cause));
+                            continue;
                         }
                     };
                     let age = timefmt::now().saturating_sub(fetched);
@@ -420,6 +511,10 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
                         human_age(age)
                     ));
                 }
+                Err(e) if e.cause == Cause::NotFound && repos.len() > 1 => {
+                    dead.push(e);
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -428,7 +523,29 @@ pub fn load_all(acc: &Access, repos: &[Repo]) -> Result<Vec<Loaded>> {
             None => load_kept(acc, repo)?,
         });
     }
+    if out.is_empty() && !dead.is_empty() {
+        return Err(dead.swap_remove(0));
+    }
+    for e in dead {
+        crate::ui::warn(&format!("{}; going on without it", e.msg));
+        crate::log::warn(&e.msg);
+        UNREADABLE.lock().unwrap_or_else(|p| p.into_inner()).push(e.msg);
+    }
     Ok(out)
+}
+
+/// Repositories `load_all` had to leave out in this run, each with why.
+static UNREADABLE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A resolve error (a missing package, a version nobody offers) names the repositories that
+/// could not be read: the package may be in one of them.
+pub fn name_unreadable(e: error::Error) -> error::Error {
+    let dead = UNREADABLE.lock().unwrap_or_else(|p| p.into_inner());
+    if e.kind != error::Kind::Resolve || dead.is_empty() {
+        return e;
+    }
+    let msg = format!("{} (the repositories that could not be read may have it: {})", e.msg, dead.join("; "));
+    error::Error::new(e.kind, msg).because(e.cause)
 }
 
 /// `42 s`, `5 min`, `3 h`, `2 days`.
@@ -468,7 +585,7 @@ pub fn load_kept(acc: &Access, repo: &Repo) -> Result<Loaded> {
 
 /// The kept index of the repository a package came from, if still configured (for `info`).
 pub fn kept_signer(paths: &Paths, repo_url: &str) -> Option<String> {
-    read_meta(&kept_dir(paths, &Repo { url: repo_url.to_string() })).and_then(|m| m.signed_by)
+    read_meta(&kept_dir_of(paths, repo_url)).and_then(|m| m.signed_by)
 }
 
 /// Seconds since a repository's kept index was last fetched and verified (for "up to date"
@@ -481,6 +598,12 @@ pub fn kept_age(paths: &Paths, repo: &Repo) -> Option<u64> {
 pub fn candidates(loaded: &[Loaded]) -> Vec<Candidate> {
     loaded
         .iter()
-        .flat_map(|l| l.index.packages.iter().map(|p| Candidate { pkg: p.clone(), repo: l.repo.url.clone() }))
+        .flat_map(|l| {
+            l.index.packages.iter().map(|p| Candidate {
+                pkg: p.clone(),
+                repo: l.repo.url.clone(),
+                mirrors: l.repo.mirrors.clone(),
+            })
+        })
         .collect()
 }

@@ -20,7 +20,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$REPO/tests/system/lib.sh"
 
-BIN=$REPO/target/x86_64-unknown-linux-musl/release/alp
+BIN=${ALP_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/alp}
 N=${ALP_FLEET_N:-16}
 
 [ "$(id -u)" = 0 ] || die "run as root: PID namespaces need it"

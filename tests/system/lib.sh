@@ -146,3 +146,53 @@ fleet_root() {
     mkdir -p "$1/etc/alp/keys"
     cp "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/examples/keys/example.pub" "$1/etc/alp/keys/"
 }
+
+# start_registry DIR [EXTRA_YAML]: a Debian docker-registry (distribution 2.8) on a free
+# loopback port, filesystem storage in DIR/data, its log (access log included) in DIR/log;
+# EXTRA_YAML (top-level keys: auth, proxy) is appended to its config. Sets REG_PORT, REG_PID.
+# Several may run at once: the caller keeps each REG_PID to stop it (stop_registry PID).
+start_registry() {
+    local dir=$1 extra=${2:-} try _ code
+    command -v docker-registry >/dev/null 2>&1 || need docker-registry docker-registry
+    mkdir -p "$dir/data"
+    for try in 1 2 3; do
+        REG_PORT=$(free_port) || die "python3 could not find a free port"
+        cat >"$dir/config.yml" <<EOF2
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REG_PORT
+$extra
+EOF2
+        docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 &
+        REG_PID=$!
+        for _ in $(seq 100); do
+            kill -0 "$REG_PID" 2>/dev/null || break
+            code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null) || true
+            case "$code" in 200 | 401) return 0 ;; esac
+            sleep 0.1
+        done
+        stop_registry "$REG_PID"
+        printf 'docker-registry try %s failed:\n' "$try" >&2
+        tail -5 "$dir/log" >&2
+    done
+    die "docker-registry did not start (see above)"
+}
+
+stop_registry() {
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# registry_blob_gets LOG NAME: GETs of NAME's blobs a registry's access log shows.
+registry_blob_gets() {
+    grep -cE "\"GET /v2/$2/blobs/sha256:[0-9a-f]+ HTTP" "$1"
+}
