@@ -95,12 +95,7 @@ pub fn download_url(p: &Installed) -> Option<String> {
 
 /// `scheme://user:pass@host/…` → `scheme://host/…`.
 fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
+    crate::fetch::auth::split_userinfo(url).0
 }
 
 /// Percent-encodes what a purl component may not hold as is.
