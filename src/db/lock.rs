@@ -27,29 +27,33 @@ pub fn acquire(paths: &Paths, quiet: bool) -> Result<Lock> {
     Ok(Lock { _file: file })
 }
 
-/// Finishes (a journal) or cleans up (a staging record) a change a killed alp left, for a
-/// command that only reads: only if the lock is free this instant, since a running alp is
-/// itself finishing its change.
+/// Finishes (a journal) or cleans up (a staging record, temp files) a change a killed alp
+/// left, for a command that only reads: only if the lock is free this instant, since a running
+/// alp is itself finishing its change. A pending journal means the database and the files
+/// disagree, so one that cannot be finished is an error; leftovers of a change that never
+/// committed are only untidy, and stay for the next command that can take the lock.
 pub fn settle(paths: &Paths) -> Result<()> {
-    let path = paths.lock();
+    let journal = paths.journal().exists();
+    let root = paths.root.display();
     let pending = || {
         crate::error::io_msg(format!(
-            "an interrupted change is pending in {}; run 'alp fix' (as a user who may write there)",
-            paths.root.display()
+            "an interrupted change is pending in {root}; run 'alp fix' (as a user who may write there)"
         ))
     };
-    let Ok(file) = File::options().create(true).truncate(false).write(true).open(&path) else {
-        return Err(pending());
+    let file = match File::options().create(true).truncate(false).write(true).open(paths.lock()) {
+        Ok(f) => f,
+        Err(_) if journal => return Err(pending()),
+        Err(_) => return Ok(()),
     };
     match file.try_lock() {
         Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
+        Err(TryLockError::WouldBlock) if journal => {
             return Err(crate::error::io_msg(format!(
-                "another alp is changing {} right now; try again when it is done",
-                paths.root.display()
+                "another alp is changing {root} right now; try again when it is done"
             )));
         }
-        Err(TryLockError::Error(_)) => return Err(pending()),
+        Err(TryLockError::Error(_)) if journal => return Err(pending()),
+        Err(_) => return Ok(()),
     }
     crate::db::journal::recover(paths).map_err(|e| e.context("finishing an interrupted change"))?;
     Ok(())
