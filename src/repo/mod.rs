@@ -224,6 +224,7 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Opt
     let cache = Cache::new(&acc.paths.cache);
     let shared = Shared::new(&cache, &repo.url);
     let stall = Duration::from_secs(acc.net.timeout.max(1) * 2 + 5);
+    let asked_at = timefmt::now();
     let _turn = match acc.simulate {
         true => None,
         false => match flight::take(&cache, &shared.flight_key(), &what, stall, crate::ui::quiet())? {
@@ -234,7 +235,10 @@ pub fn refresh(acc: &Access, repo: &Repo, force: bool) -> Result<(Refreshed, Opt
     let mut copy = shared.read();
     if let Some(c) = &copy {
         let age = timefmt::now().saturating_sub(c.fetched);
-        if !force && age < acc.config.update_interval {
+        // Fetched while we waited for the turn: the server just answered for this host, so
+        // however short update_interval is, it is not asked again (one request per host).
+        let just_fetched = c.fetched >= asked_at;
+        if !force && (age < acc.config.update_interval || just_fetched) {
             match accept(acc, repo, &what, c, meta.as_ref()) {
                 Err(e) if matches!(e.kind, error::Kind::Integrity | error::Kind::BadInput) => {
                     crate::ui::warn(&format!(

@@ -124,6 +124,21 @@ else
     fail "warm burst" "$FAILS failed, $incomplete incomplete, $(($(wc -l <"$NGINX_LOG") - before)) requests"
 fi
 
+# ------------------------------------------- stale shared index: one conditional request
+# The shared index made old (fetched in 2001): the first start asks (with its ETag, answered
+# 304), the others take that answer.
+sed -i -E 's/"fetched":[0-9]+/"fetched":1000000000/' "$CACHE"/indexes/*/meta.json
+before=$(wc -l <"$NGINX_LOG")
+burst stale 8
+asked=$(tail -n +"$((before + 1))" "$NGINX_LOG")
+if [ "$FAILS" = 0 ] && [ "$(printf '%s\n' "$asked" | grep -c '"GET /index\.json ')" = 1 ] &&
+    printf '%s\n' "$asked" | grep '"GET /index\.json ' | grep -q '" 304 ' &&
+    ! printf '%s\n' "$asked" | grep -q 'minisig\|tar\.'; then
+    pass "stale shared index: 8 starts make one conditional request (304) and nothing else"
+else
+    fail "stale shared index" "$FAILS failed; requests: $asked"
+fi
+
 # ------------------------------------------------------------ damaged cache entries
 # damage HOW PKG: damage PKG's cache entry, start one root, expect it repaired in that run.
 damage() {
@@ -166,10 +181,11 @@ else
 fi
 
 # -------------------------------------------------------------------------- outage
-# Every index in the cache is older than update_interval=0, so each start asks the mirror.
+# The shared index made old, so each start asks the mirror first.
+sed -i -E 's/"fetched":[0-9]+/"fetched":1000000000/' "$CACHE"/indexes/*/meta.json
 stop_nginx
 out=$T/out/outage
-if ALP_UPDATE_INTERVAL=0 ALP_RETRIES=1 container "$T/roots/outage" init --packages p0 -- true >"$out" 2>&1 &&
+if ALP_RETRIES=1 container "$T/roots/outage" init --packages p0 -- true >"$out" 2>&1 &&
     complete "$T/roots/outage" && grep -q "using its last verified index" "$out"; then
     pass "mirror refusing connections: a fresh root starts from the shared cache, with a warning"
 else
@@ -191,7 +207,7 @@ else
 fi
 NGINX_EXTRA='return 503;' start_nginx "$T/repo" "$T/nginx" "$PORT"
 out=$T/out/outage503
-if ALP_UPDATE_INTERVAL=0 ALP_RETRIES=1 container "$T/roots/outage503" init --packages p0 -- true >"$out" 2>&1 &&
+if ALP_RETRIES=1 container "$T/roots/outage503" init --packages p0 -- true >"$out" 2>&1 &&
     complete "$T/roots/outage503" && grep -q "503" "$out"; then
     pass "mirror answering 503: a fresh root starts from the shared cache, with a warning"
 else
