@@ -78,12 +78,17 @@ fn one_dead_repository_among_several_is_a_warning() {
     ok(alp(root.path()).env("ALP_RETRIES", "0").args(["install", "hello"]));
     let e = fails(alp(root.path()).env("ALP_RETRIES", "0").args(["install", "nosuch"]), 3);
     assert!(e.contains("could not be read") && e.contains(&dead), "{e}");
+    // `update` refreshes what it can and says which one it could not.
+    let o = run(alp(root.path()).env("ALP_RETRIES", "0").args(["update"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&dead) && stderr(&o).contains("keeping its last index"), "{}", stderr(&o));
 }
 
 #[test]
 fn all_repositories_dead_is_an_error() {
     let root = root_with(&[dead_url(), dead_url()]);
     fails(alp(root.path()).env("ALP_RETRIES", "0").args(["list"]), 4);
+    fails(alp(root.path()).env("ALP_RETRIES", "0").args(["update"]), 4);
 }
 
 #[test]

@@ -17,8 +17,25 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
     let _lock = if ctx.simulate { None } else { Some(ctx.lock()?) };
     let mut report = Vec::new();
     let mut changed = false;
+    // One repository that cannot be reached among several is a warning (its kept index stays
+    // as it was); every one of them unreachable, or one that fails verification, is an error.
+    let mut unreachable = Vec::new();
     for r in &repos {
-        let state = match repo::refresh(&ctx.access()?, r, true)?.0 {
+        let refreshed = match repo::refresh(&ctx.access()?, r, true) {
+            Ok((refreshed, _)) => refreshed,
+            Err(e) if e.cause == error::Cause::Unreachable && repos.len() > 1 => {
+                crate::ui::warn(&format!("{}; keeping its last index", e.msg));
+                report.push(json::object(vec![
+                    ("url", json::string(&r.url)),
+                    ("changed", miniserde::json::Value::Bool(false)),
+                    ("error", json::string(&e.msg)),
+                ]));
+                unreachable.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let state = match refreshed {
             Refreshed::Unchanged => {
                 crate::ui::status(&format!("{}: up to date", r.url));
                 json::object(vec![("url", json::string(&r.url)), ("changed", miniserde::json::Value::Bool(false))])
@@ -39,6 +56,9 @@ pub fn update(ctx: &Ctx) -> Result<i32> {
             }
         };
         report.push(state);
+    }
+    if unreachable.len() == repos.len() {
+        return Err(unreachable.swap_remove(0));
     }
     if ctx.json {
         print_json(&json::object(vec![
