@@ -74,6 +74,8 @@ for i in $(seq 1 "$count"); do start "cold-$i" "$fs/cache" & pids+=($!); done
 wait "${pids[@]}"
 cold=$((($(date +%s%N) - t0) / 1000))
 report "cold burst (parallel)" cold "$cold"
+# Each phase starts with the previous one's writes on disk, not queued in front of its own.
+sync
 
 t0=$(date +%s%N)
 pids=()
@@ -81,6 +83,7 @@ for i in $(seq 1 "$count"); do start "warm-$i" "$fs/cache" & pids+=($!); done
 wait "${pids[@]}"
 warm=$((($(date +%s%N) - t0) / 1000))
 report "warm burst (parallel)" warm "$warm"
+sync
 
 t0=$(date +%s%N)
 for i in $(seq 1 "$count"); do start "serial-$i" "$fs/serial-cache"; done
