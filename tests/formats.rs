@@ -382,3 +382,108 @@ fn sparse_files_from_gnu_tar_install_with_their_holes_as_zeros() {
         assert!(got == want, "{name}: {} bytes, expected {}", got.len(), want.len());
     }
 }
+
+/// `bytes` as a path (a Linux name is bytes, not necessarily UTF-8).
+fn byte_path(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[test]
+fn latin1_names_from_gnu_tar_install_byte_for_byte_and_are_found_again() {
+    // As in real Debian orig tarballs and old sdists: names in Latin-1, not UTF-8.
+    let work = TempDir::new("fmt-latin1");
+    let src = work.join("src");
+    tree(&src, Some("latin"));
+    let doc = src.join("usr/share/doc");
+    std::fs::write(doc.join(byte_path(b"caf\xe9")), "caf\u{e9} au lait\n").unwrap();
+    std::fs::create_dir(doc.join(byte_path(b"r\xe9sum\xe9s"))).unwrap();
+    std::fs::write(doc.join(byte_path(b"r\xe9sum\xe9s/na\xefve")), "x").unwrap();
+    std::os::unix::fs::symlink(byte_path(b"caf\xe9"), doc.join("to-cafe")).unwrap();
+    // A name that merely looks like an escape stays itself.
+    std::fs::write(doc.join("unit\\x2dname"), "systemd").unwrap();
+    let repo = TempDir::new("fmt-latin1-repo");
+    let mut entries = Vec::new();
+    for (flag, name) in [("--zstd", "latin"), ("-z", "latingz")] {
+        std::fs::write(src.join(".ALP/package.json"), format!(r#"{{"name":"{name}","version":"1.0"}}"#)).unwrap();
+        let file = format!("{name}.tar");
+        archive_with(flag, &src, &repo.join(&file));
+        entries.push(entry(repo.path(), name, "1.0", &file, ""));
+    }
+    index(repo.path(), &entries);
+    for name in ["latin", "latingz"] {
+        let root = TempDir::new("fmt-latin1-root");
+        ok(alp_repo(root.path(), repo.path()).args(["install", name]));
+        assert_tree_installed(root.path());
+        let cafe = root.join("usr/share/doc").join(byte_path(b"caf\xe9"));
+        assert_eq!(std::fs::read_to_string(&cafe).unwrap(), "caf\u{e9} au lait\n");
+        let naive = root.join("usr/share/doc").join(byte_path(b"r\xe9sum\xe9s/na\xefve"));
+        assert_eq!(std::fs::read(&naive).unwrap(), b"x");
+        assert_eq!(std::fs::read_link(root.join("usr/share/doc/to-cafe")).unwrap(), byte_path(b"caf\xe9"));
+        assert_eq!(std::fs::read(root.join("usr/share/doc/unit\\x2dname")).unwrap(), b"systemd");
+        // One escaping, in the database and in every listing.
+        let db = std::fs::read_to_string(root.join("var/lib/alp/installed.json")).unwrap();
+        assert!(db.contains(r#""usr/share/doc/caf\\xe9""#), "{db}");
+        assert!(db.contains(r#""usr/share/doc/r\\xe9sum\\xe9s/na\\xefve""#), "{db}");
+        assert!(db.contains(r#""link":"caf\\xe9""#), "{db}");
+        assert!(db.contains(r#""usr/share/doc/unit\\x2dname""#), "{db}");
+        let files = ok(alp(root.path()).args(["files", name]));
+        let shown = format!("{}/usr/share/doc/caf\\xe9", root.path().display());
+        assert!(files.lines().any(|l| l == shown), "{files}");
+        assert!(files.contains("/usr/share/doc/to-cafe -> caf\\xe9"), "{files}");
+        assert!(files.contains("/usr/share/doc/unit\\x2dname\n"), "{files}");
+        let json = ok(alp(root.path()).args(["--json", "files", name]));
+        assert!(json.contains(r#"caf\\xe9""#), "{json}");
+        // `owner` takes the path as shown, or as the bytes themselves.
+        let owner = ok(alp(root.path()).args(["owner", &shown]));
+        assert!(owner.contains(&format!("is owned by {name}")), "{owner}");
+        let owner = ok(alp(root.path()).arg("owner").arg(&cafe));
+        assert!(owner.contains(&format!("{shown} is owned by {name}")), "{owner}");
+        ok(alp(root.path()).arg("doctor"));
+        // A changed file is found, and named as shown.
+        std::fs::write(&cafe, "th\u{e9}").unwrap();
+        let out = run(alp(root.path()).arg("doctor"));
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains(&shown) || stderr(&out).contains(&shown), "{}", stdout(&out));
+        ok(alp_repo(root.path(), repo.path()).args(["--yes", "fix"]));
+        assert_eq!(std::fs::read_to_string(&cafe).unwrap(), "caf\u{e9} au lait\n");
+        ok(alp(root.path()).arg("doctor"));
+        ok(alp(root.path()).args(["remove", name]));
+        assert!(!cafe.exists() && !naive.exists());
+        assert!(!root.join("usr/share/doc").join(byte_path(b"r\xe9sum\xe9s")).exists());
+        let left: Vec<String> = snapshot(root.path())
+            .into_iter()
+            .map(|f| f.0)
+            .filter(|p| !p.starts_with("var/") && !p.starts_with("etc/"))
+            .collect();
+        assert!(left.is_empty(), "left {left:?}");
+    }
+}
+
+#[test]
+fn latin1_names_that_leave_the_root_are_still_refused() {
+    let work = TempDir::new("fmt-latin1-bad");
+    let inner = work.join("a/b");
+    std::fs::create_dir_all(&inner).unwrap();
+    let outside = work.join("a").join(byte_path(b"caf\xe9"));
+    std::fs::write(&outside, "x").unwrap();
+    let repo = TempDir::new("fmt-latin1-bad-repo");
+    // GNU tar keeps `..` and a leading `/` with -P (--absolute-names).
+    sh(Command::new("tar")
+        .args(["-cPzf"])
+        .arg(repo.join("dots.tgz"))
+        .arg(byte_path(b"../caf\xe9"))
+        .current_dir(&inner));
+    sh(Command::new("tar").args(["-cPzf"]).arg(repo.join("abs.tgz")).arg(&outside));
+    index(
+        repo.path(),
+        &[entry(repo.path(), "dots", "1", "dots.tgz", ""), entry(repo.path(), "abs", "1", "abs.tgz", "")],
+    );
+    for (name, needle) in [("dots", "'..'"), ("abs", "absolute path")] {
+        let root = TempDir::new("fmt-latin1-bad-root");
+        let e = fails(alp_repo(root.path(), repo.path()).args(["install", name]), 6);
+        assert!(e.contains(needle) && e.contains("caf\\xe9"), "{name}: {e}");
+        assert!(snapshot(root.path()).iter().all(|(p, _)| p.starts_with("var/")), "{name}: something written");
+    }
+    assert_eq!(std::fs::read(&outside).unwrap(), b"x");
+}
