@@ -487,3 +487,49 @@ fn latin1_names_that_leave_the_root_are_still_refused() {
     }
     assert_eq!(std::fs::read(&outside).unwrap(), b"x");
 }
+
+#[test]
+fn zip_names_without_the_utf8_flag_are_code_page_437_from_dos_and_bytes_from_unix() {
+    let work = TempDir::new("fmt-cp437");
+    let src = work.join("src");
+    std::fs::create_dir_all(src.join("doc")).unwrap();
+    std::fs::write(src.join("doc/cafX"), "dos").unwrap();
+    std::fs::write(src.join("doc/latY"), "unix").unwrap();
+    let repo = TempDir::new("fmt-cp437-repo");
+    let file = repo.join("names.zip");
+    sh(Command::new("zip").arg("-qrX").arg(&file).arg("doc").current_dir(&src));
+    // Info-ZIP writes ASCII names without the UTF-8 flag; make them what old tools wrote:
+    // `cafX` from a DOS host in code page 437 (0x82 is é), `latY` from Unix in Latin-1.
+    let mut zip = std::fs::read(&file).unwrap();
+    let find =
+        |zip: &[u8], what: &[u8], from: usize| from + zip[from..].windows(what.len()).position(|w| w == what).unwrap();
+    let central = find(&zip, b"PK\x01\x02", 0);
+    for (name, byte) in [(&b"doc/cafX"[..], 0x82u8), (b"doc/latY", 0xe9)] {
+        let mut at = 0;
+        while let Some(i) = zip[at..].windows(name.len()).position(|w| w == name) {
+            zip[at + i + name.len() - 1] = byte;
+            at += i + name.len();
+        }
+    }
+    // The central entry of `cafX`: its "made by" host byte becomes 0 (MS-DOS).
+    let mut entry_at = central;
+    loop {
+        let name_len = usize::from(u16::from_le_bytes([zip[entry_at + 28], zip[entry_at + 29]]));
+        if zip[entry_at + 46..entry_at + 46 + name_len] == b"doc/caf\x82"[..] {
+            zip[entry_at + 5] = 0;
+            break;
+        }
+        entry_at = find(&zip, b"PK\x01\x02", entry_at + 4);
+    }
+    std::fs::write(&file, zip).unwrap();
+    index(repo.path(), &[entry(repo.path(), "names", "1", "names.zip", r#""prefix":"opt""#)]);
+    let root = TempDir::new("fmt-cp437-root");
+    ok(alp_repo(root.path(), repo.path()).args(["install", "names"]));
+    assert_eq!(std::fs::read_to_string(root.join("opt/doc/caf\u{e9}")).unwrap(), "dos");
+    assert_eq!(std::fs::read_to_string(root.join("opt/doc").join(byte_path(b"lat\xe9"))).unwrap(), "unix");
+    let files = ok(alp(root.path()).args(["files", "names"]));
+    assert!(files.contains("/opt/doc/caf\u{e9}\n") && files.contains("/opt/doc/lat\\xe9\n"), "{files}");
+    ok(alp(root.path()).arg("doctor"));
+    ok(alp(root.path()).args(["remove", "names"]));
+    assert!(!root.join("opt/doc").exists());
+}
