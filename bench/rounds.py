@@ -10,7 +10,8 @@ deleted in the last minute (this machine's root: ext4 without a journal skips in
 less than 60 s ago, so a create right after an `rm -rf` of thousands of files can cost a
 millisecond) hands each command a different history. Interleaving gives every command the
 same one. The first command is the one the ratios are about; a command whose name contains
-"floor" is reported as (first / floor) instead.
+"floor" is reported as (first / floor) instead, and when there is a floor every other
+command's time is also given as a multiple of it.
 """
 import statistics
 import subprocess
@@ -35,6 +36,7 @@ def main():
                 times[name].append(took)
     first = cmds[0][0]
     med = {name: statistics.median(t) for name, t in times.items()}
+    floor = next((name for name in times if "floor" in name), None)
     for name, t in times.items():
         spread = f"[{min(t):.3f} .. {max(t):.3f}]"
         if name == first:
@@ -43,6 +45,8 @@ def main():
             note = f"  {first} / floor = {med[first] / med[name]:.2f}"
         else:
             note = f"  {first} is {med[name] / med[first]:.2f}x faster"
+        if floor and name != floor:
+            note += f"  ({med[name] / med[floor]:.2f}x floor)"
         print(f"  {name:<24} {med[name]:7.3f} s  {spread:<18}{note}")
 
 

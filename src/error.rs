@@ -165,7 +165,7 @@ pub fn io_msg(msg: impl Into<String>) -> Error {
 
 /// An I/O error that names the path it failed on, as every file error here must.
 pub fn io_at(what: &str, path: &Path, e: io::Error) -> Error {
-    Error::new(Kind::Io, format!("{what} {}: {}", path.display(), plain_io(&e)))
+    Error::new(Kind::Io, format!("{what} {}: {}", crate::pathtext::show(path), plain_io(&e)))
 }
 
 /// `io::Error`'s Display without the "(os error N)" noise.

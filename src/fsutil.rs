@@ -10,8 +10,9 @@ pub const STAGING_PREFIX: &str = ".alp-new.";
 
 /// `dir/.alp-new.<name>` for `dir/<name>`.
 pub fn staging_path(target: &Path) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!("{STAGING_PREFIX}{name}"))
+    let mut name = std::ffi::OsString::from(STAGING_PREFIX);
+    name.push(target.file_name().unwrap_or_default());
+    target.with_file_name(name)
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one:

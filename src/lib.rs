@@ -18,6 +18,7 @@ pub mod json;
 pub mod legacy;
 pub mod lockfile;
 pub mod log;
+pub mod pathtext;
 pub mod progress;
 pub mod random;
 pub mod repo;

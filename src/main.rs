@@ -3,10 +3,14 @@
 //! one `alp: error: …` line and a documented exit code (and, under `--json`, an error
 //! document on stdout).
 
-use alp::{cli, cmd, error, log, ui};
+use alp::{cli, cmd, error, log, pathtext, ui};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // An argument that is not UTF-8 (a file name) arrives in alp's escaped form, never a panic.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().unwrap_or_else(|a| pathtext::encode(a.as_encoded_bytes()).into_owned()))
+        .collect();
     let code = match run(&args) {
         Ok(code) => code,
         // A stop by signal is not an error: one plain line says what became of the change.

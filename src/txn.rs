@@ -175,7 +175,7 @@ fn prepare_commit(ctx: &Ctx, db: &mut Db, plan: &Plan, staged: &[Staged]) -> Res
 /// their staging names and adds their renames to `journal`: all three change with the files
 /// or not at all.
 pub fn stage_records(paths: &Paths, journal: &mut Journal, db: &Db, world: &world::Change, sbom: bool) -> Result<()> {
-    let rel = |p: &Path| p.strip_prefix(&paths.root).unwrap_or(p).to_string_lossy().into_owned();
+    let rel = |p: &Path| crate::pathtext::show(p.strip_prefix(&paths.root).unwrap_or(p)).into_owned();
     let mut stage = |path: PathBuf, text: &[u8]| -> Result<()> {
         fsutil::ensure_dir(path.parent().unwrap_or(&paths.root))?;
         let staged = fsutil::staging_path(&path);

@@ -382,3 +382,154 @@ fn sparse_files_from_gnu_tar_install_with_their_holes_as_zeros() {
         assert!(got == want, "{name}: {} bytes, expected {}", got.len(), want.len());
     }
 }
+
+/// `bytes` as a path (a Linux name is bytes, not necessarily UTF-8).
+fn byte_path(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[test]
+fn latin1_names_from_gnu_tar_install_byte_for_byte_and_are_found_again() {
+    // As in real Debian orig tarballs and old sdists: names in Latin-1, not UTF-8.
+    let work = TempDir::new("fmt-latin1");
+    let src = work.join("src");
+    tree(&src, Some("latin"));
+    let doc = src.join("usr/share/doc");
+    std::fs::write(doc.join(byte_path(b"caf\xe9")), "caf\u{e9} au lait\n").unwrap();
+    std::fs::create_dir(doc.join(byte_path(b"r\xe9sum\xe9s"))).unwrap();
+    std::fs::write(doc.join(byte_path(b"r\xe9sum\xe9s/na\xefve")), "x").unwrap();
+    std::os::unix::fs::symlink(byte_path(b"caf\xe9"), doc.join("to-cafe")).unwrap();
+    // A name that merely looks like an escape stays itself.
+    std::fs::write(doc.join("unit\\x2dname"), "systemd").unwrap();
+    let repo = TempDir::new("fmt-latin1-repo");
+    let mut entries = Vec::new();
+    for (flag, name) in [("--zstd", "latin"), ("-z", "latingz")] {
+        std::fs::write(src.join(".ALP/package.json"), format!(r#"{{"name":"{name}","version":"1.0"}}"#)).unwrap();
+        let file = format!("{name}.tar");
+        archive_with(flag, &src, &repo.join(&file));
+        entries.push(entry(repo.path(), name, "1.0", &file, ""));
+    }
+    index(repo.path(), &entries);
+    for name in ["latin", "latingz"] {
+        let root = TempDir::new("fmt-latin1-root");
+        ok(alp_repo(root.path(), repo.path()).args(["install", name]));
+        assert_tree_installed(root.path());
+        let cafe = root.join("usr/share/doc").join(byte_path(b"caf\xe9"));
+        assert_eq!(std::fs::read_to_string(&cafe).unwrap(), "caf\u{e9} au lait\n");
+        let naive = root.join("usr/share/doc").join(byte_path(b"r\xe9sum\xe9s/na\xefve"));
+        assert_eq!(std::fs::read(&naive).unwrap(), b"x");
+        assert_eq!(std::fs::read_link(root.join("usr/share/doc/to-cafe")).unwrap(), byte_path(b"caf\xe9"));
+        assert_eq!(std::fs::read(root.join("usr/share/doc/unit\\x2dname")).unwrap(), b"systemd");
+        // One escaping, in the database and in every listing.
+        let db = std::fs::read_to_string(root.join("var/lib/alp/installed.json")).unwrap();
+        assert!(db.contains(r#""usr/share/doc/caf\\xe9""#), "{db}");
+        assert!(db.contains(r#""usr/share/doc/r\\xe9sum\\xe9s/na\\xefve""#), "{db}");
+        assert!(db.contains(r#""link":"caf\\xe9""#), "{db}");
+        assert!(db.contains(r#""usr/share/doc/unit\\x2dname""#), "{db}");
+        let files = ok(alp(root.path()).args(["files", name]));
+        let shown = format!("{}/usr/share/doc/caf\\xe9", root.path().display());
+        assert!(files.lines().any(|l| l == shown), "{files}");
+        assert!(files.contains("/usr/share/doc/to-cafe -> caf\\xe9"), "{files}");
+        assert!(files.contains("/usr/share/doc/unit\\x2dname\n"), "{files}");
+        let json = ok(alp(root.path()).args(["--json", "files", name]));
+        assert!(json.contains(r#"caf\\xe9""#), "{json}");
+        // `owner` takes the path as shown, or as the bytes themselves.
+        let owner = ok(alp(root.path()).args(["owner", &shown]));
+        assert!(owner.contains(&format!("is owned by {name}")), "{owner}");
+        let owner = ok(alp(root.path()).arg("owner").arg(&cafe));
+        assert!(owner.contains(&format!("{shown} is owned by {name}")), "{owner}");
+        ok(alp(root.path()).arg("doctor"));
+        // A changed file is found, and named as shown.
+        std::fs::write(&cafe, "th\u{e9}").unwrap();
+        let out = run(alp(root.path()).arg("doctor"));
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains(&shown) || stderr(&out).contains(&shown), "{}", stdout(&out));
+        ok(alp_repo(root.path(), repo.path()).args(["--yes", "fix"]));
+        assert_eq!(std::fs::read_to_string(&cafe).unwrap(), "caf\u{e9} au lait\n");
+        ok(alp(root.path()).arg("doctor"));
+        ok(alp(root.path()).args(["remove", name]));
+        assert!(!cafe.exists() && !naive.exists());
+        assert!(!root.join("usr/share/doc").join(byte_path(b"r\xe9sum\xe9s")).exists());
+        let left: Vec<String> = snapshot(root.path())
+            .into_iter()
+            .map(|f| f.0)
+            .filter(|p| !p.starts_with("var/") && !p.starts_with("etc/"))
+            .collect();
+        assert!(left.is_empty(), "left {left:?}");
+    }
+}
+
+#[test]
+fn latin1_names_that_leave_the_root_are_still_refused() {
+    let work = TempDir::new("fmt-latin1-bad");
+    let inner = work.join("a/b");
+    std::fs::create_dir_all(&inner).unwrap();
+    let outside = work.join("a").join(byte_path(b"caf\xe9"));
+    std::fs::write(&outside, "x").unwrap();
+    let repo = TempDir::new("fmt-latin1-bad-repo");
+    // GNU tar keeps `..` and a leading `/` with -P (--absolute-names).
+    sh(Command::new("tar")
+        .args(["-cPzf"])
+        .arg(repo.join("dots.tgz"))
+        .arg(byte_path(b"../caf\xe9"))
+        .current_dir(&inner));
+    sh(Command::new("tar").args(["-cPzf"]).arg(repo.join("abs.tgz")).arg(&outside));
+    index(
+        repo.path(),
+        &[entry(repo.path(), "dots", "1", "dots.tgz", ""), entry(repo.path(), "abs", "1", "abs.tgz", "")],
+    );
+    for (name, needle) in [("dots", "'..'"), ("abs", "absolute path")] {
+        let root = TempDir::new("fmt-latin1-bad-root");
+        let e = fails(alp_repo(root.path(), repo.path()).args(["install", name]), 6);
+        assert!(e.contains(needle) && e.contains("caf\\xe9"), "{name}: {e}");
+        assert!(snapshot(root.path()).iter().all(|(p, _)| p.starts_with("var/")), "{name}: something written");
+    }
+    assert_eq!(std::fs::read(&outside).unwrap(), b"x");
+}
+
+#[test]
+fn zip_names_without_the_utf8_flag_are_code_page_437_from_dos_and_bytes_from_unix() {
+    let work = TempDir::new("fmt-cp437");
+    let src = work.join("src");
+    std::fs::create_dir_all(src.join("doc")).unwrap();
+    std::fs::write(src.join("doc/cafX"), "dos").unwrap();
+    std::fs::write(src.join("doc/latY"), "unix").unwrap();
+    let repo = TempDir::new("fmt-cp437-repo");
+    let file = repo.join("names.zip");
+    sh(Command::new("zip").arg("-qrX").arg(&file).arg("doc").current_dir(&src));
+    // Info-ZIP writes ASCII names without the UTF-8 flag; make them what old tools wrote:
+    // `cafX` from a DOS host in code page 437 (0x82 is é), `latY` from Unix in Latin-1.
+    let mut zip = std::fs::read(&file).unwrap();
+    let find =
+        |zip: &[u8], what: &[u8], from: usize| from + zip[from..].windows(what.len()).position(|w| w == what).unwrap();
+    let central = find(&zip, b"PK\x01\x02", 0);
+    for (name, byte) in [(&b"doc/cafX"[..], 0x82u8), (b"doc/latY", 0xe9)] {
+        let mut at = 0;
+        while let Some(i) = zip[at..].windows(name.len()).position(|w| w == name) {
+            zip[at + i + name.len() - 1] = byte;
+            at += i + name.len();
+        }
+    }
+    // The central entry of `cafX`: its "made by" host byte becomes 0 (MS-DOS).
+    let mut entry_at = central;
+    loop {
+        let name_len = usize::from(u16::from_le_bytes([zip[entry_at + 28], zip[entry_at + 29]]));
+        if zip[entry_at + 46..entry_at + 46 + name_len] == b"doc/caf\x82"[..] {
+            zip[entry_at + 5] = 0;
+            break;
+        }
+        entry_at = find(&zip, b"PK\x01\x02", entry_at + 4);
+    }
+    std::fs::write(&file, zip).unwrap();
+    index(repo.path(), &[entry(repo.path(), "names", "1", "names.zip", r#""prefix":"opt""#)]);
+    let root = TempDir::new("fmt-cp437-root");
+    ok(alp_repo(root.path(), repo.path()).args(["install", "names"]));
+    assert_eq!(std::fs::read_to_string(root.join("opt/doc/caf\u{e9}")).unwrap(), "dos");
+    assert_eq!(std::fs::read_to_string(root.join("opt/doc").join(byte_path(b"lat\xe9"))).unwrap(), "unix");
+    let files = ok(alp(root.path()).args(["files", "names"]));
+    assert!(files.contains("/opt/doc/caf\u{e9}\n") && files.contains("/opt/doc/lat\\xe9\n"), "{files}");
+    ok(alp(root.path()).arg("doctor"));
+    ok(alp(root.path()).args(["remove", "names"]));
+    assert!(!root.join("opt/doc").exists());
+}

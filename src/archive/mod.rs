@@ -5,7 +5,8 @@
 //! variant, one arm in `walk` (and in `Writer::new` when alp can make it).
 //!
 //! What this module does not do: decide whether a member's name or type is acceptable.
-//! Members come out raw (names as bytes, modes as stored); the one path check in
+//! Members come out raw (names as bytes, modes as stored; only a DOS-made zip's code
+//! page 437 names are turned into UTF-8, since that is what they say); the one path check in
 //! `unpack::path` and the unpacker's rules apply to every format alike.
 
 pub mod tar;

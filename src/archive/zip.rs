@@ -37,6 +37,8 @@ struct Entry {
     kind: Kind,
     mode: u32,
     mtime: u64,
+    /// Whether its name is in code page 437 (`name_text`).
+    cp437: bool,
     /// Where its data starts and ends, once the local header is read.
     data: (u64, u64),
 }
@@ -95,7 +97,7 @@ pub fn walk(file: &File, label: &str, visit: &mut dyn Visitor) -> Result<()> {
             m => return Err(bad(&format!("'{}' uses compression method {m}", String::from_utf8_lossy(&e.name)))),
         };
         let mut checked = Checked { inner: &mut data, left: e.usize, crc: flate2::Crc::new(), want: e.crc };
-        let name = PathBuf::from(std::ffi::OsStr::from_bytes(&e.name));
+        let name = PathBuf::from(std::ffi::OsStr::from_bytes(&name_text(&e.name, e.cp437)));
         let mut link = None;
         if e.kind == Kind::Symlink {
             let (target, over) = super::read_capped(&mut checked, MAX_LINK).map_err(io)?;
@@ -203,7 +205,8 @@ fn central_entry(cd: &[u8], at: usize) -> std::result::Result<(Entry, usize), &'
             _ => {}
         }
     }
-    let from_unix = u16_at(h, 4) >> 8 == 3;
+    let host = u16_at(h, 4) >> 8;
+    let from_unix = host == 3;
     let attr = u32_at(h, 38) >> 16;
     let dir_name = name.last() == Some(&b'/');
     let (kind, mode) = if from_unix && attr != 0 {
@@ -233,9 +236,33 @@ fn central_entry(cd: &[u8], at: usize) -> std::result::Result<(Entry, usize), &'
         kind,
         mode,
         mtime,
+        cp437: flags & UTF8_FLAG == 0 && DOS_HOSTS.contains(&host),
         data: (0, 0),
     };
     Ok((entry, next))
+}
+
+/// General-purpose flag bit 11: the name is UTF-8.
+const UTF8_FLAG: u16 = 0x800;
+/// "Made by" hosts whose names, without the UTF-8 flag, are in the DOS code page: MS-DOS
+/// and OS/2 FAT, HPFS, NTFS (10 in the zip note, 11 in Info-ZIP's list) and VFAT. Names
+/// from Unix hosts are the local bytes, kept as they are (as Info-ZIP's unzip does).
+const DOS_HOSTS: [u16; 5] = [0, 6, 10, 11, 14];
+
+/// Code page 437 above 0x7f, the zip format's legacy name encoding.
+const CP437_HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{a0}";
+
+/// An entry's name as the bytes to create: UTF-8 as it is; a DOS-made name that is not
+/// UTF-8 read as code page 437, so `caf\x82` becomes `café` as it was on the machine that
+/// made it. Anything else stays bytes (escaped for display by `pathtext`).
+fn name_text(name: &[u8], cp437: bool) -> std::borrow::Cow<'_, [u8]> {
+    if !cp437 || std::str::from_utf8(name).is_ok() {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let high: Vec<char> = CP437_HIGH.chars().collect();
+    let text: String =
+        name.iter().map(|&b| if b < 0x80 { char::from(b) } else { high[usize::from(b - 0x80)] }).collect();
+    std::borrow::Cow::Owned(text.into_bytes())
 }
 
 /// `(id, data)` of each extra field.

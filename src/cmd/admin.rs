@@ -49,7 +49,7 @@ fn kept_indexes(ctx: &Ctx) -> Vec<Kept> {
 fn disk_used(root: &Path, p: &Installed) -> u64 {
     p.files
         .iter()
-        .filter_map(|f| std::fs::symlink_metadata(root.join(&f.path)).ok())
+        .filter_map(|f| std::fs::symlink_metadata(crate::pathtext::under(root, &f.path)).ok())
         .filter(|m| m.is_file())
         .map(|m| m.len())
         .sum()

@@ -14,6 +14,7 @@ use crate::db::state::{Db, FileRec, Installed};
 use crate::error::{self, Result};
 use crate::fetch::cache::Cache;
 use crate::json;
+use crate::pathtext;
 use crate::txn;
 use crate::ui;
 use crate::verify::digest;
@@ -47,11 +48,11 @@ enum Fix {
 impl Fix {
     fn describe(&self) -> String {
         match self {
-            Fix::Remove(p) => format!("alp fix (removes it; or rm -f {})", p.display()),
-            Fix::RemoveDir(p) => format!("alp fix (removes it; or rm -r {})", p.display()),
+            Fix::Remove(p) => format!("alp fix (removes it; or rm -f {})", pathtext::show(p)),
+            Fix::RemoveDir(p) => format!("alp fix (removes it; or rm -r {})", pathtext::show(p)),
             Fix::Reinstall(name) => format!("alp fix (puts the files back: alp install --reinstall {name})"),
             Fix::RunHook(name) => format!("alp fix (runs the install hook of {name} again)"),
-            Fix::Chmod(p, mode) => format!("alp fix (or chmod {mode:o} {})", p.display()),
+            Fix::Chmod(p, mode) => format!("alp fix (or chmod {mode:o} {})", pathtext::show(p)),
             Fix::TrimCache => "alp fix (or alp clean)".into(),
             Fix::RewriteSbom => "alp fix (writes it afresh from the database)".into(),
             Fix::Settle => "alp fix".into(),
@@ -74,7 +75,7 @@ impl Problem {
         json::object(vec![
             ("check", json::string(self.check)),
             ("package", self.package.as_ref().map_or(Value::Null, json::string)),
-            ("path", self.path.as_ref().map_or(Value::Null, |p| json::string(p.display().to_string()))),
+            ("path", self.path.as_ref().map_or(Value::Null, |p| json::string(pathtext::show(p).to_string()))),
             ("detail", json::string(&self.detail)),
             ("fix", json::string(self.fix.describe())),
         ])
@@ -122,7 +123,7 @@ pub fn fix(ctx: &Ctx) -> Result<i32> {
             ui::status(&format!(
                 "fixed: {} {}",
                 p.check,
-                p.path.as_ref().map_or(String::new(), |p| p.display().to_string())
+                p.path.as_ref().map_or(String::new(), |p| pathtext::show(p).to_string())
             ));
             fixed += 1;
         }
@@ -161,7 +162,7 @@ fn report(ctx: &Ctx, problems: &[Problem]) {
     }
     for p in problems {
         let what = p.package.as_ref().map_or(String::new(), |n| format!(" [{n}]"));
-        let path = p.path.as_ref().map_or(String::new(), |p| format!(" {}", p.display()));
+        let path = p.path.as_ref().map_or(String::new(), |p| format!(" {}", pathtext::show(p)));
         println!("{}{path}{what}: {}\n    fix: {}", ui::bold(p.check), p.detail, p.fix.describe());
     }
 }
@@ -216,7 +217,7 @@ fn check_files(ctx: &Ctx, db: &Db, out: &mut Vec<Problem>) {
             out.push(Problem { check, package: Some(p.meta.name.clone()), path: Some(path), detail, fix })
         };
         for f in &p.files {
-            let path = ctx.paths.root.join(&f.path);
+            let path = pathtext::under(&ctx.paths.root, &f.path);
             if let Some((check, detail, fix)) = file_problem(&path, f, p) {
                 push(check, path, detail, fix);
             }
@@ -249,13 +250,13 @@ fn file_problem(path: &Path, f: &FileRec, p: &Installed) -> Option<(&'static str
             return Some((
                 "unreadable",
                 error::plain_io(&e),
-                Fix::Manual(format!("check the permissions of {}", path.display())),
+                Fix::Manual(format!("check the permissions of {}", pathtext::show(path))),
             ));
         }
     };
     if let Some(target) = &f.link {
         let now = std::fs::read_link(path).ok();
-        if now.as_deref() != Some(Path::new(target)) {
+        if now.as_deref() != Some(pathtext::to_path(target).as_path()) {
             return Some(("modified", format!("should be a symlink to {target}"), reinstall(p)));
         }
         return None;
@@ -276,7 +277,7 @@ fn file_problem(path: &Path, f: &FileRec, p: &Installed) -> Option<(&'static str
             return Some((
                 "unreadable",
                 error::plain_io(&e),
-                Fix::Manual(format!("check the permissions of {}", path.display())),
+                Fix::Manual(format!("check the permissions of {}", pathtext::show(path))),
             ));
         }
     }
@@ -324,7 +325,7 @@ fn check_staging(ctx: &Ctx, db: Option<&Db>, pending: bool, out: &mut Vec<Proble
     for p in db.iter().flat_map(|d| d.packages.values()) {
         dirs.insert(ctx.paths.scripts(&p.meta.name));
         for f in &p.files {
-            if let Some(parent) = root.join(&f.path).parent() {
+            if let Some(parent) = pathtext::under(root, &f.path).parent() {
                 dirs.insert(parent.to_path_buf());
             }
         }
@@ -334,7 +335,7 @@ fn check_staging(ctx: &Ctx, db: Option<&Db>, pending: bool, out: &mut Vec<Proble
         if let Some((_, dir)) = line.split_once(' ')
             && !dir.split('/').any(|c| c == "..")
         {
-            dirs.insert(root.join(dir));
+            dirs.insert(pathtext::under(root, dir));
         }
     }
     for path in dirs.iter().flat_map(|d| staging::staged_in(d)) {
@@ -422,7 +423,7 @@ fn check_config(ctx: &Ctx, out: &mut Vec<Problem>) {
         let fix = Fix::Manual(if config::read_file(&path).is_ok() {
             "alp config set KEY VALUE (or correct the ALP_<KEY> variable it names)".to_string()
         } else {
-            format!("correct or remove {}", path.display())
+            format!("correct or remove {}", pathtext::show(&path))
         });
         out.push(Problem { check: "config", package: None, path: Some(path), detail: e.msg, fix });
     }

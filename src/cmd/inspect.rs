@@ -8,9 +8,11 @@ use crate::ctx::Ctx;
 use crate::db::state::{Db, Installed};
 use crate::error::{self, Result};
 use crate::json;
+use crate::pathtext;
 use crate::version::Req;
 use miniserde::json::Value;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 /// The installed package called `name` (or `NAME`), or an error that says so (exit 3, as
 /// for any package that is not there) with the closest installed name.
@@ -27,7 +29,12 @@ pub fn installed<'a>(ctx: &Ctx, db: &'a Db, name: &str) -> Result<&'a Installed>
 
 /// A recorded path (relative to the root) as it is on disk: `ROOT/usr/bin/jq`.
 fn on_disk(ctx: &Ctx, rel: &str) -> PathBuf {
-    ctx.paths.root.join(rel)
+    pathtext::under(&ctx.paths.root, rel)
+}
+
+/// A recorded path as `files` and `owner` show it: on disk, as text (`pathtext`).
+fn shown(ctx: &Ctx, rel: &str) -> String {
+    pathtext::show(&on_disk(ctx, rel)).into_owned()
 }
 
 pub fn files(ctx: &Ctx, name: &str) -> Result<i32> {
@@ -39,7 +46,7 @@ pub fn files(ctx: &Ctx, name: &str) -> Result<i32> {
             .iter()
             .map(|f| {
                 json::object(vec![
-                    ("path", json::string(on_disk(ctx, &f.path).display().to_string())),
+                    ("path", json::string(shown(ctx, &f.path))),
                     ("sha256", if f.sha256.is_empty() { Value::Null } else { json::string(&f.sha256) }),
                     ("mode", json::number(u64::from(f.mode))),
                     ("link", f.link.clone().map_or(Value::Null, json::string)),
@@ -55,31 +62,33 @@ pub fn files(ctx: &Ctx, name: &str) -> Result<i32> {
     }
     for f in &p.files {
         match &f.link {
-            Some(target) => println!("{} -> {target}", on_disk(ctx, &f.path).display()),
-            None => println!("{}", on_disk(ctx, &f.path).display()),
+            Some(target) => println!("{} -> {target}", shown(ctx, &f.path)),
+            None => println!("{}", shown(ctx, &f.path)),
         }
     }
     Ok(0)
 }
 
-/// `PATH` as the database records it: relative to the root. An absolute path under the
-/// root loses the root; any other absolute path is taken as inside the root.
+/// `PATH` (as alp shows paths, `pathtext`) as the database records it: relative to the
+/// root. An absolute path under the root loses the root; any other absolute path is taken
+/// as inside the root.
 fn recorded(ctx: &Ctx, path: &str) -> String {
-    let p = Path::new(path);
-    let rel = p.strip_prefix(&ctx.paths.root).unwrap_or(p);
-    rel.components()
+    let p = pathtext::to_path(path);
+    let rel = p.strip_prefix(&ctx.paths.root).unwrap_or(&p);
+    let parts: Vec<&[u8]> = rel
+        .components()
         .filter_map(|c| match c {
-            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            std::path::Component::Normal(s) => Some(s.as_bytes()),
             _ => None,
         })
-        .collect::<Vec<_>>()
-        .join("/")
+        .collect();
+    pathtext::encode(&parts.join(&b'/')).into_owned()
 }
 
 pub fn owner(ctx: &Ctx, path: &str) -> Result<i32> {
     let db = Db::load(&ctx.paths)?;
     let rel = recorded(ctx, path);
-    let shown = on_disk(ctx, &rel).display().to_string();
+    let shown = shown(ctx, &rel);
     let owners: Vec<&Installed> = db
         .packages
         .values()

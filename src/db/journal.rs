@@ -7,6 +7,7 @@ use crate::db::staging::{self, Record};
 use crate::error::{self, IoContext, Result};
 use crate::fsutil;
 use crate::json::{self, Fields};
+use crate::pathtext;
 use miniserde::json::Value;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -85,11 +86,11 @@ impl Journal {
         let root = &paths.root;
         move_into_place(root, &self.renames)?;
         for path in &self.removes {
-            fsutil::remove_if_exists(&root.join(path))?;
+            fsutil::remove_if_exists(&pathtext::under(root, path))?;
         }
         for dir in &self.rmdirs {
             // Only empty directories go; anything else someone still uses.
-            let _ = std::fs::remove_dir(root.join(dir));
+            let _ = std::fs::remove_dir(pathtext::under(root, dir));
         }
         let staged = staged_db(paths);
         if staged.exists() {
@@ -166,7 +167,7 @@ fn rename_all(root: &Path, renames: &[&(String, String)], failpoint_lane: bool) 
         if failpoint_lane && i == renames.len() / 2 {
             crate::failpoint::hit("mid-commit");
         }
-        let (staged, dest) = (root.join(staged), root.join(dest));
+        let (staged, dest) = (pathtext::under(root, staged), pathtext::under(root, dest));
         match std::fs::rename(&staged, &dest) {
             Ok(()) => {}
             // Already renamed by an earlier, interrupted run.

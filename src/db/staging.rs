@@ -15,9 +15,11 @@
 use crate::config::Paths;
 use crate::error::{IoContext, Result};
 use crate::fsutil::{self, STAGING_PREFIX};
+use crate::pathtext;
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Mutex;
 
 /// An open record; every directory staged in goes through `staging_in` or `created`.
@@ -88,7 +90,7 @@ pub fn clean_up(paths: &Paths) -> Result<Option<usize>> {
             continue;
         }
         match tag {
-            "s" => removed += remove_staged_in(&paths.root.join(dir)),
+            "s" => removed += remove_staged_in(&pathtext::under(&paths.root, dir)),
             "c" => created.push(dir),
             _ => {}
         }
@@ -96,7 +98,7 @@ pub fn clean_up(paths: &Paths) -> Result<Option<usize>> {
     // Deepest first, so parents empty out before their turn.
     created.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     for dir in created {
-        let abs = paths.root.join(dir);
+        let abs = pathtext::under(&paths.root, dir);
         removed += remove_staged_in(&abs);
         if fs::remove_dir(&abs).is_ok() {
             removed += 1;
@@ -117,7 +119,7 @@ pub fn staged_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(STAGING_PREFIX))
+        .filter(|e| e.file_name().as_bytes().starts_with(STAGING_PREFIX.as_bytes()))
         .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .map(|e| e.path())
         .collect()

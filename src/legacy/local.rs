@@ -46,7 +46,7 @@ pub fn install(
             return Err(e);
         }
     };
-    let rel = |p: &Path| p.strip_prefix(&paths.root).unwrap_or(p).to_string_lossy().into_owned();
+    let rel = |p: &Path| crate::pathtext::show(p.strip_prefix(&paths.root).unwrap_or(p)).into_owned();
     let mut records = Vec::new();
     let mut size = 0;
     for (path, mode) in &files {

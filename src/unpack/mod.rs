@@ -13,12 +13,14 @@ use crate::archive::{self, Flow, Input, Kind as MemberKind, Member, Opened, Visi
 use crate::db::state::FileRec;
 use crate::error::{self, Result};
 use crate::fsutil::STAGING_PREFIX;
+use crate::pathtext;
 use crate::repo::index::Package;
 use crate::verify::digest::hex;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -137,20 +139,16 @@ pub struct Staged {
 impl Staged {
     /// Root-relative directories this unpack created (the package owns them).
     pub fn created_dirs(&self, root: &Path) -> Vec<String> {
-        self.created
-            .iter()
-            .filter_map(|d| d.strip_prefix(root).ok())
-            .map(|d| d.to_string_lossy().into_owned())
-            .collect()
+        self.created.iter().filter_map(|d| d.strip_prefix(root).ok()).map(|d| pathtext::show(d).into_owned()).collect()
     }
 
     /// Deletes every staged file and the directories this unpack created.
     pub fn discard(&mut self, root: &Path) {
         for f in self.files.drain(..) {
-            let _ = fs::remove_file(root.join(&f.staged));
+            let _ = fs::remove_file(pathtext::under(root, &f.staged));
         }
         for (_, staged, _) in self.hooks.drain(..) {
-            let _ = fs::remove_file(root.join(staged));
+            let _ = fs::remove_file(pathtext::under(root, &staged));
         }
         for dir in self.created.drain(..).rev() {
             let _ = fs::remove_dir(dir);
@@ -275,8 +273,8 @@ const WRITER_STOPPED: &str = "a file writer failed";
 /// Hard links, made once every file is written, to the staged file they name.
 fn make_links(root: &Path, staged: &mut Staged, links: &[(usize, usize)]) -> Result<()> {
     for &(link, target) in links {
-        let from = root.join(&staged.files[target].staged);
-        let to = root.join(&staged.files[link].staged);
+        let from = pathtext::under(root, &staged.files[target].staged);
+        let to = pathtext::under(root, &staged.files[link].staged);
         let _ = fs::remove_file(&to);
         fs::hard_link(&from, &to).map_err(|e| error::io_at("creating hard link", &to, e))?;
         staged.files[link].rec.sha256 = staged.files[target].rec.sha256.clone();
@@ -313,8 +311,6 @@ impl Visitor for Unpacker<'_, '_> {
             MemberKind::File => self.regular(&rel, mode, mtime, size, may_repeat, data)?,
             MemberKind::Symlink => {
                 let target = link.ok_or_else(|| self.refuse(&rel, "symlink without a target"))?;
-                let target =
-                    target.to_str().ok_or_else(|| self.refuse(&rel, "symlink target is not UTF-8"))?.to_string();
                 self.symlink(&rel, &target, may_repeat)?
             }
             MemberKind::HardLink => {
@@ -426,7 +422,7 @@ impl Unpacker<'_, '_> {
         // Claimed before it exists: packages unpack side by side, and another package's file
         // at this path must meet the claim (a conflict), never the directory already made.
         self.claims.claim_dir(rel, self.package)?;
-        let abs = self.root.join(rel);
+        let abs = pathtext::under(self.root, rel);
         match fs::symlink_metadata(&abs) {
             Ok(m) if m.is_dir() => {}
             Ok(m) if m.file_type().is_symlink() => {
@@ -483,7 +479,9 @@ impl Unpacker<'_, '_> {
         }
         self.note_staging_in(dir)?;
         // A directory this unpack just made holds nothing but what we stage into it.
-        if !self.fresh_dirs.contains(dir) && fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.is_dir()) {
+        if !self.fresh_dirs.contains(dir)
+            && fs::symlink_metadata(pathtext::under(self.root, rel)).is_ok_and(|m| m.is_dir())
+        {
             return Err(self.refuse(rel, "a directory with that name exists"));
         }
         Ok(if dir.is_empty() { format!("{STAGING_PREFIX}{name}") } else { format!("{dir}/{STAGING_PREFIX}{name}") })
@@ -518,7 +516,7 @@ impl Unpacker<'_, '_> {
                 self.staged.files.len() - 1
             }
         };
-        let abs = self.root.join(&staged);
+        let abs = pathtext::under(self.root, &staged);
         let left = self.opts.max_bytes.saturating_sub(self.staged.size);
         let mut capped = Capped { inner: data, left, read: 0 };
         let written = self.writers.file(idx, abs, size, mode, mtime, &mut capped);
@@ -535,7 +533,7 @@ impl Unpacker<'_, '_> {
     /// Writes one staged file with a fresh, exclusive create (never through a planted
     /// symlink), hashing as it goes. Returns the content's SHA-256.
     fn write_file(&mut self, staged: &str, mode: u32, mtime: u64, data: &mut dyn Read) -> Result<String> {
-        let abs = self.root.join(staged);
+        let abs = pathtext::under(self.root, staged);
         let mut file = writer::create(&abs)?;
         let mut hasher = Sha256::new();
         let result = (|| -> Result<()> {
@@ -561,16 +559,19 @@ impl Unpacker<'_, '_> {
         Ok(hex(&hasher.finalize()))
     }
 
-    fn symlink(&mut self, rel: &str, target: &str, may_repeat: bool) -> Result<()> {
-        if target.is_empty() || target.len() > 4096 || target.contains('\0') {
+    /// A symlink's target is made byte for byte and recorded as text (`pathtext`).
+    fn symlink(&mut self, rel: &str, target: &Path, may_repeat: bool) -> Result<()> {
+        let bytes = target.as_os_str().as_bytes();
+        if bytes.is_empty() || bytes.len() > 4096 || bytes.contains(&0) {
             return Err(self.refuse(rel, "bad symlink target"));
         }
         let earlier = self.check_new_member(rel, Kind::Symlink, may_repeat)?;
         let staged = self.prepare(rel)?;
-        let abs = self.root.join(&staged);
+        let abs = pathtext::under(self.root, &staged);
         let _ = fs::remove_file(&abs);
         std::os::unix::fs::symlink(target, &abs).map_err(|e| error::io_at("creating symlink", &abs, e))?;
-        let rec = FileRec { path: rel.to_string(), sha256: String::new(), mode: 0o777, link: Some(target.to_string()) };
+        let link = Some(pathtext::encode(bytes).into_owned());
+        let rec = FileRec { path: rel.to_string(), sha256: String::new(), mode: 0o777, link };
         let idx = match earlier {
             Some(seen) => {
                 self.staged.files[seen.idx].rec = rec;

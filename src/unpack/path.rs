@@ -2,41 +2,51 @@
 //! root-relative path of plain components, or refuses it. Nothing here touches the filesystem.
 
 use crate::error::{self, Result};
+use crate::pathtext;
+use std::borrow::Cow;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
 
 /// Longest member name accepted (Linux PATH_MAX).
 const MAX_PATH: usize = 4096;
 
 /// Normalises `raw` (`./usr/bin/x` → `usr/bin/x`) or refuses it: absolute paths, `..`,
-/// non-UTF-8, empty names and over-long names never reach the filesystem.
+/// control characters, empty names and over-long names never reach the filesystem. The
+/// checks are on the name's bytes; the result is the name as alp records and shows it
+/// (`pathtext`: bytes that are not UTF-8 escaped), which `pathtext::under` turns back
+/// into the same bytes on disk.
 pub fn member_path(raw: &Path, archive: &str) -> Result<String> {
-    let shown = raw.to_string_lossy();
-    let refuse = |why: &str| error::bad_input(format!("{archive}: refusing member '{}': {why}", truncate(&shown)));
+    let refuse =
+        |why: &str| error::bad_input(format!("{archive}: refusing member '{}': {why}", truncate(&pathtext::show(raw))));
     if raw.as_os_str().len() > MAX_PATH {
         return Err(refuse("name is longer than 4096 bytes"));
     }
-    let mut out = String::new();
+    let mut out: Vec<u8> = Vec::with_capacity(raw.as_os_str().len());
     for c in raw.components() {
         match c {
             Component::Normal(part) => {
-                let part = part.to_str().ok_or_else(|| refuse("name is not UTF-8"))?;
+                let part = part.as_bytes();
                 if part.len() > 255 {
                     return Err(refuse("a path component is longer than 255 bytes"));
                 }
                 if !out.is_empty() {
-                    out.push('/');
+                    out.push(b'/');
                 }
-                out.push_str(part);
+                out.extend_from_slice(part);
             }
             Component::CurDir => {}
             Component::ParentDir => return Err(refuse("it contains '..'")),
             Component::RootDir | Component::Prefix(_) => return Err(refuse("it is an absolute path")),
         }
     }
-    if out.contains(|c: char| c.is_ascii_control()) {
+    if out.iter().any(u8::is_ascii_control) {
         return Err(refuse("name contains a control character"));
     }
-    Ok(out)
+    if let Cow::Owned(text) = pathtext::encode(&out) {
+        return Ok(text);
+    }
+    // Valid UTF-8 without a backslash: the bytes are the text.
+    Ok(String::from_utf8(out).unwrap_or_default())
 }
 
 /// The name as an error message shows it: control characters escaped (a hostile name must
@@ -65,6 +75,20 @@ mod tests {
     fn plain_paths_pass_and_normalise() {
         assert_eq!(member_path(Path::new("./usr/bin/x"), "a").unwrap(), "usr/bin/x");
         assert_eq!(member_path(Path::new("usr//share/./doc/"), "a").unwrap(), "usr/share/doc");
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_pass_escaped_and_are_checked_as_bytes() {
+        use std::ffi::OsStr;
+        let p = |b: &[u8]| member_path(Path::new(OsStr::from_bytes(b)), "a");
+        assert_eq!(p(b"./usr/share/caf\xe9").unwrap(), "usr/share/caf\\xe9");
+        assert_eq!(p(b"./usr/share/caf\xe9/\xff").unwrap(), "usr/share/caf\\xe9/\\xff");
+        assert_eq!(p(b"lib/systemd/x\\x2dy.slice").unwrap(), "lib/systemd/x\\x2dy.slice");
+        for bad in [&b"\xe9/../../x"[..], b"/caf\xe9", b"caf\xe9/..", b"caf\xe9\x1b[2J"] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+        let e = p(b"/caf\xe9").unwrap_err();
+        assert!(e.msg.contains("/caf\\xe9"), "{}", e.msg);
     }
 
     #[test]

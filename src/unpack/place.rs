@@ -6,7 +6,6 @@ use super::path::member_path;
 use crate::error::{self, Result};
 use crate::repo::index::Placement;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// A member's place under the root, and the mode `files` gives it.
 pub struct Placed {
@@ -110,8 +109,10 @@ impl<'a> Placer<'a> {
         self.check(&path)
     }
 
+    /// `path` is text as alp records names (`pathtext`), so it is checked as the bytes it
+    /// stands for.
     fn check(&self, path: &str) -> Result<String> {
-        let checked = member_path(Path::new(path), self.label)?;
+        let checked = member_path(&crate::pathtext::to_path(path), self.label)?;
         if checked.is_empty() || path.starts_with('/') {
             return Err(self.bad(format!("'{path}' is not a path inside the root")));
         }
