@@ -415,3 +415,29 @@ fn build_warns_about_an_unknown_package_json_field() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("unknown field 'licence' is ignored; did you mean license?"), "{}", stderr(&o));
 }
+
+/// `alp build` of a large tree shows the bar too, naming the package, within the width.
+#[test]
+fn build_of_a_large_tree_shows_progress() {
+    let src = TempDir::new("bigsrc");
+    std::fs::create_dir_all(src.join(".ALP")).unwrap();
+    std::fs::write(src.join(".ALP/package.json"), r#"{"name":"bigtree","version":"1"}"#).unwrap();
+    let mut x = 0x9e3779b97f4a7c15u64;
+    for i in 0..24 {
+        let data: Vec<u8> = (0..1 << 19)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(src.join(&format!("f{i}")), data).unwrap();
+    }
+    let out = TempDir::new("bigout");
+    let args = format!("build --format xz {} -o {}", src.path().display(), out.path().display());
+    let shown = on_a_terminal(&[("COLUMNS", "60")], &args);
+    let drawn: Vec<&str> = shown.split(['\r', '\n']).map(|l| l.trim_end_matches("\x1b[K")).collect();
+    assert!(drawn.iter().any(|l| l.contains("bigtree") && l.contains('[')), "{shown:?}");
+    assert!(drawn.iter().all(|l| l.chars().count() < 60), "{shown:?}");
+}

@@ -55,6 +55,15 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
     walk(dir, Path::new(""), &mut files)?;
     files.retain(|p| !p.starts_with(".ALP"));
     let mtime = archive::source_date_epoch();
+    // A large tree takes a while to compress: the bar counts the bytes of the files added.
+    let total: u64 = files
+        .iter()
+        .filter_map(|r| fs::symlink_metadata(dir.join(r)).ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    let progress = crate::progress::Progress::start_as(total, &pkg.id());
+    let added = progress.counter();
     archive::write_to(&out, format, |w| {
         let mut add = |rel: &Path| -> Result<()> {
             let full = dir.join(rel);
@@ -69,7 +78,9 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
                 w.dir(name, mode, mtime)
             } else {
                 let mut f = File::open(&full).at("reading", &full)?;
-                w.file(name, mode, mtime, meta.len(), &mut f)
+                let written = w.file(name, mode, mtime, meta.len(), &mut f);
+                added.fetch_add(meta.len(), std::sync::atomic::Ordering::Relaxed);
+                written
             };
             res.at("adding to the archive", &full)
         };
@@ -83,6 +94,7 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
         }
         Ok(())
     })?;
+    drop(progress);
     ui::status(&format!("built {}", out.display()));
     Ok(0)
 }
