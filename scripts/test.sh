@@ -32,9 +32,12 @@ cargo build --release --locked --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/alp
 file "$bin" | grep -q 'static' || { echo "FAIL: $bin is not static"; file "$bin"; exit 1; }
 size=$(stat -c %s "$bin")
-budget=$((5 * 1024 * 1024 / 2))
+# 3 MiB since the archive formats (issue 13): libzstd (+~330 KiB as built, see Cargo.toml:
+# 1.0 GB/s decode against 240 MB/s for the pure-Rust decoder) and liblzma (+~70 KiB; 110 MB/s
+# against 62 MB/s) were each chosen by measured decode speed. Everything else fits in 2.5 MiB.
+budget=$((3 * 1024 * 1024))
 printf 'static binary: %d bytes (budget %d, %.2f MiB)\n' "$size" "$budget" "$(echo "$size / 1048576" | bc -l 2>/dev/null || echo 0)"
-[ "$size" -le "$budget" ] || { echo "FAIL: binary is over the 2.5 MiB budget"; exit 1; }
+[ "$size" -le "$budget" ] || { echo "FAIL: binary is over the 3 MiB budget"; exit 1; }
 "$bin" --version
 
 say "system tests"
