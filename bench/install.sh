@@ -100,4 +100,4 @@ for name in big many; do
     echo "  $name: $(rss "$bin" --root "$root" --cache-dir "$cache" --repo "$url" --allow-untrusted -q install $name)"
 done
 echo
-echo "== static binary: $(stat -c %s "$bin") bytes (budget $((5 * 1024 * 1024 / 2)))"
+echo "== static binary: $(stat -c %s "$bin") bytes (budget $((3 * 1024 * 1024)))"

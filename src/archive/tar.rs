@@ -467,7 +467,9 @@ impl Encode for liblzma::write::XzEncoder<BufWriter<File>> {
     }
 }
 
-/// zstd level for `alp build`: slow to make once, fast to read everywhere.
+/// zstd level for `alp build`: slow to make once, fast to read everywhere. The static builds
+/// carry only the block compressors this level uses (btultra2, on btultra's code) and `fast`
+/// (.cargo/config.toml): there a level whose strategy was left out would fall back to `fast`.
 const ZSTD_LEVEL: i32 = 19;
 /// A 2 MiB window: what decoding needs in memory, whatever level made the archive.
 const ZSTD_BUILD_WINDOW_LOG: u32 = 21;
