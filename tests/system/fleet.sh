@@ -20,13 +20,10 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$REPO/tests/system/lib.sh"
 
-BIN=${ALP_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/alp}
 N=${ALP_FLEET_N:-16}
 
 [ "$(id -u)" = 0 ] || die "run as root: PID namespaces need it"
-if [ ! -x "$BIN" ]; then
-    (cd "$REPO" && cargo build --release --locked --target x86_64-unknown-linux-musl) || die "the static build failed"
-fi
+static_alp "$REPO"
 need unshare util-linux
 
 T=$(mktemp -d /tmp/alp-fleet.XXXXXX)

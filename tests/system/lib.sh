@@ -196,3 +196,12 @@ stop_registry() {
 registry_blob_gets() {
     grep -cE "\"GET /v2/$2/blobs/sha256:[0-9a-f]+ HTTP" "$1"
 }
+
+# static_alp REPO: sets BIN to the static release binary ($ALP_BIN, else under
+# $CARGO_TARGET_DIR or REPO/target), building it when it is missing.
+static_alp() {
+    BIN=${ALP_BIN:-${CARGO_TARGET_DIR:-$1/target}/x86_64-unknown-linux-musl/release/alp}
+    if [ ! -x "$BIN" ]; then
+        (cd "$1" && cargo build --release --locked --target x86_64-unknown-linux-musl) || die "the static build failed"
+    fi
+}

@@ -20,10 +20,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$REPO/tests/system/lib.sh"
 
-BIN=${ALP_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/alp}
-if [ ! -x "$BIN" ]; then
-    (cd "$REPO" && cargo build --release --locked --target x86_64-unknown-linux-musl) || die "the static build failed"
-fi
+static_alp "$REPO"
 need docker-registry docker-registry
 need htpasswd apache2-utils
 need openssl openssl

@@ -14,10 +14,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$REPO/tests/system/lib.sh"
 
-BIN=$REPO/target/x86_64-unknown-linux-musl/release/alp
-if [ ! -x "$BIN" ]; then
-    (cd "$REPO" && cargo build --release --locked --target x86_64-unknown-linux-musl) || die "the static build failed"
-fi
+static_alp "$REPO"
 T=$(mktemp -d /tmp/alp-sbom.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
