@@ -100,15 +100,7 @@ fn without_credentials(url: &str) -> String {
 
 /// Percent-encodes what a purl component may not hold as is.
 fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::fetch::oci::percent_encode(s, b"-._~/:")
 }
 
 /// Packages installed from old `.alp` files or `legacy+` sources: the old tool's scripts, not

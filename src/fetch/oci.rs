@@ -382,9 +382,14 @@ fn challenge_params(s: &str) -> Vec<(String, String)> {
 }
 
 fn escape_query(s: &str) -> String {
+    percent_encode(s, b"-._~")
+}
+
+/// Percent-encodes every byte of `s` but ASCII letters, digits and those in `keep`.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
