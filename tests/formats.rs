@@ -410,8 +410,19 @@ fn latin1_names_from_gnu_tar_install_byte_for_byte_and_are_found_again() {
         archive_with(flag, &src, &repo.join(&file));
         entries.push(entry(repo.path(), name, "1.0", &file, ""));
     }
+    // `alp build` stores the same names byte for byte, as GNU tar does.
+    std::fs::write(src.join(".ALP/package.json"), r#"{"name":"latinalp","version":"1.0"}"#).unwrap();
+    ok(Command::new(bin()).arg("build").arg(&src).arg("-o").arg(repo.path()));
+    let listed = Command::new("tar")
+        .args(["--quoting-style=literal", "-tf"])
+        .arg(repo.join("latinalp-1.0.tar.zst"))
+        .output()
+        .unwrap();
+    let want: &[u8] = b"usr/share/doc/caf\xe9\n";
+    assert!(listed.stdout.windows(want.len()).any(|w| w == want), "{}", String::from_utf8_lossy(&listed.stdout));
+    entries.push(entry(repo.path(), "latinalp", "1.0", "latinalp-1.0.tar.zst", ""));
     index(repo.path(), &entries);
-    for name in ["latin", "latingz"] {
+    for name in ["latin", "latingz", "latinalp"] {
         let root = TempDir::new("fmt-latin1-root");
         ok(alp_repo(root.path(), repo.path()).args(["install", name]));
         assert_tree_installed(root.path());

@@ -305,16 +305,24 @@ impl Writer {
         Ok(Writer { inner })
     }
 
-    pub fn dir(&mut self, path: &str, mode: u32, mtime: u64) -> io::Result<()> {
-        self.inner.dir(path, mode, mtime)
+    /// Member names are bytes, as the file system's are (UTF-8 or not).
+    pub fn dir(&mut self, path: impl AsRef<Path>, mode: u32, mtime: u64) -> io::Result<()> {
+        self.inner.dir(path.as_ref(), mode, mtime)
     }
 
-    pub fn file(&mut self, path: &str, mode: u32, mtime: u64, size: u64, data: &mut dyn Read) -> io::Result<()> {
-        self.inner.file(path, mode, mtime, size, data)
+    pub fn file(
+        &mut self,
+        path: impl AsRef<Path>,
+        mode: u32,
+        mtime: u64,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> io::Result<()> {
+        self.inner.file(path.as_ref(), mode, mtime, size, data)
     }
 
-    pub fn symlink(&mut self, path: &str, target: &Path, mtime: u64) -> io::Result<()> {
-        self.inner.symlink(path, target, mtime)
+    pub fn symlink(&mut self, path: impl AsRef<Path>, target: &Path, mtime: u64) -> io::Result<()> {
+        self.inner.symlink(path.as_ref(), target, mtime)
     }
 
     /// Ends the archive and flushes it; returns the file, not yet synced.

@@ -515,17 +515,17 @@ impl Writer {
         h
     }
 
-    pub fn dir(&mut self, path: &str, mode: u32, mtime: u64) -> io::Result<()> {
+    pub fn dir(&mut self, path: &Path, mode: u32, mtime: u64) -> io::Result<()> {
         let mut h = Writer::header(::tar::EntryType::Directory, 0, mode, mtime);
         self.builder.append_data(&mut h, path, io::empty())
     }
 
-    pub fn file(&mut self, path: &str, mode: u32, mtime: u64, size: u64, data: &mut dyn Read) -> io::Result<()> {
+    pub fn file(&mut self, path: &Path, mode: u32, mtime: u64, size: u64, data: &mut dyn Read) -> io::Result<()> {
         let mut h = Writer::header(::tar::EntryType::Regular, size, mode, mtime);
         self.builder.append_data(&mut h, path, data.take(size))
     }
 
-    pub fn symlink(&mut self, path: &str, target: &Path, mtime: u64) -> io::Result<()> {
+    pub fn symlink(&mut self, path: &Path, target: &Path, mtime: u64) -> io::Result<()> {
         let mut h = Writer::header(::tar::EntryType::Symlink, 0, 0o777, mtime);
         self.builder.append_link(&mut h, path, target)
     }

@@ -67,7 +67,8 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
     archive::write_to(&out, format, |w| {
         let mut add = |rel: &Path| -> Result<()> {
             let full = dir.join(rel);
-            let name = rel.to_str().ok_or_else(|| error::usage(format!("{}: name is not UTF-8", full.display())))?;
+            // Names go in byte for byte (UTF-8 or not), as `tar` would store them.
+            let name = rel;
             let meta = fs::symlink_metadata(&full).at("reading", &full)?;
             use std::os::unix::fs::PermissionsExt;
             let mode = meta.permissions().mode() & 0o7777;
