@@ -110,7 +110,7 @@ pub fn execute(ctx: &Ctx, plan: &Plan) -> Result<Outcome> {
         .chain(plan.removes.iter().cloned())
         .collect();
     let owners = db.owners().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let claims = Claims::new(owners, replacing);
+    let claims = Claims::new(owners, replacing, plan.installs.len());
     let record = Record::begin(&ctx.paths)?;
     let mut staged = match stage_all(ctx, &plan.installs, &claims, &record) {
         Ok(s) => s,
@@ -525,7 +525,7 @@ fn build_commit(ctx: &Ctx, db: &mut Db, plan: &Plan, staged: &[Staged]) -> Resul
     let mut new_paths: HashSet<String> = HashSet::new();
     for st in staged {
         for f in &st.files {
-            journal.renames.push((f.staged.clone(), f.rec.path.clone()));
+            journal.renames.push((f.staged(), f.rec.path.clone()));
             new_paths.insert(f.rec.path.clone());
         }
         for (_, staged_path, dest) in &st.hooks {

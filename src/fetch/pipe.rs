@@ -7,8 +7,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 const BLOCK: usize = 64 * 1024;
-/// Blocks in flight between the threads.
-const DEPTH: usize = 4;
+/// Blocks in flight between the threads (reading and hashing run well ahead of decoding,
+/// so two are enough to keep the decoder fed).
+const DEPTH: usize = 2;
 
 /// The consuming end: reads what the producer thread read.
 pub struct PipeReader {

@@ -48,13 +48,36 @@ pub struct Claims {
     installed: HashMap<String, String>,
     /// Packages this transaction replaces or removes: their files are free to take.
     replacing: HashSet<String>,
-    /// Paths claimed by packages staged in this transaction.
-    planned: Mutex<HashMap<String, (String, bool)>>,
+    /// Paths claimed by packages staged in this transaction; not kept when it stages only
+    /// one (an archive's clashes with itself are the unpacker's to find).
+    planned: Option<Mutex<Planned>>,
+}
+
+/// Paths claimed in this transaction: by which package (an index into `packages`, so a
+/// package of many files does not repeat its name for each) and whether as a directory.
+#[derive(Default)]
+struct Planned {
+    packages: Vec<String>,
+    paths: HashMap<String, (u32, bool)>,
+}
+
+impl Planned {
+    fn id(&mut self, package: &str) -> u32 {
+        match self.packages.iter().position(|p| p == package) {
+            Some(i) => i as u32,
+            None => {
+                self.packages.push(package.to_string());
+                (self.packages.len() - 1) as u32
+            }
+        }
+    }
 }
 
 impl Claims {
-    pub fn new(installed: HashMap<String, String>, replacing: HashSet<String>) -> Claims {
-        Claims { installed, replacing, planned: Mutex::new(HashMap::new()) }
+    /// Claims for a transaction that stages `staging` packages.
+    pub fn new(installed: HashMap<String, String>, replacing: HashSet<String>, staging: usize) -> Claims {
+        let planned = (staging > 1).then(|| Mutex::new(Planned::default()));
+        Claims { installed, replacing, planned }
     }
 
     fn claim(&self, path: &str, package: &str) -> Result<()> {
@@ -76,22 +99,27 @@ impl Claims {
     }
 
     fn claim_planned(&self, path: &str, package: &str, dir: bool) -> Result<()> {
-        let mut planned = self.planned.lock().unwrap_or_else(|p| p.into_inner());
-        let clash = |at: &str, other: &str, other_dir: bool| {
-            let (file_pkg, dir_pkg) = if other_dir { (package, other) } else { (other, package) };
+        let Some(planned) = &self.planned else { return Ok(()) };
+        let mut planned = planned.lock().unwrap_or_else(|p| p.into_inner());
+        let me = planned.id(package);
+        let Planned { packages, paths } = &mut *planned;
+        let clash = |at: &str, other: u32, other_dir: bool| {
+            let other = &packages[other as usize];
+            let (file_pkg, dir_pkg) = if other_dir { (package, other.as_str()) } else { (other.as_str(), package) };
             error::conflict(format!(
                 "{file_pkg} has a file at /{at} where {dir_pkg} has a directory; they cannot be installed together"
             ))
         };
-        match planned.get(path) {
-            Some((other, other_dir)) if other != package => {
-                if !dir && !*other_dir {
+        match paths.get(path) {
+            Some(&(other, other_dir)) if other != me => {
+                if !dir && !other_dir {
                     return Err(error::conflict(format!(
-                        "{package} and {other} both contain /{path}; they cannot be installed together"
+                        "{package} and {} both contain /{path}; they cannot be installed together",
+                        packages[other as usize]
                     )));
                 }
-                if dir != *other_dir {
-                    return Err(clash(path, other, *other_dir));
+                if dir != other_dir {
+                    return Err(clash(path, other, other_dir));
                 }
             }
             _ => {}
@@ -100,14 +128,14 @@ impl Claims {
         let mut end = 0;
         while let Some(i) = path[end..].find('/') {
             end += i;
-            if let Some((other, false)) = planned.get(&path[..end])
-                && other != package
+            if let Some(&(other, false)) = paths.get(&path[..end])
+                && other != me
             {
                 return Err(clash(&path[..end], other, false));
             }
             end += 1;
         }
-        planned.entry(path.to_string()).or_insert((package.to_string(), dir));
+        paths.entry(path.to_string()).or_insert((me, dir));
         Ok(())
     }
 }
@@ -115,9 +143,23 @@ impl Claims {
 /// A file written under its staging name, waiting for the commit.
 #[derive(Debug)]
 pub struct StagedFile {
-    /// Root-relative staging path (`usr/bin/.alp-new.hello`).
-    pub staged: String,
     pub rec: FileRec,
+}
+
+impl StagedFile {
+    /// Root-relative staging path (`usr/bin/.alp-new.hello`), derived rather than kept: a
+    /// package of many files holds one path per file, not two.
+    pub fn staged(&self) -> String {
+        staging_rel(&self.rec.path)
+    }
+}
+
+/// Where the member for `rel` is staged: beside it, as `.alp-new.<name>`.
+fn staging_rel(rel: &str) -> String {
+    match rel.rfind('/') {
+        Some(i) => format!("{}/{STAGING_PREFIX}{}", &rel[..i], &rel[i + 1..]),
+        None => format!("{STAGING_PREFIX}{rel}"),
+    }
 }
 
 /// Everything one archive put in staging. Commit it or `discard` it.
@@ -145,7 +187,7 @@ impl Staged {
     /// Deletes every staged file and the directories this unpack created.
     pub fn discard(&mut self, root: &Path) {
         for f in self.files.drain(..) {
-            let _ = fs::remove_file(pathtext::under(root, &f.staged));
+            let _ = fs::remove_file(pathtext::under(root, &f.staged()));
         }
         for (_, staged, _) in self.hooks.drain(..) {
             let _ = fs::remove_file(pathtext::under(root, &staged));
@@ -168,7 +210,7 @@ enum Kind {
 struct Seen {
     kind: Kind,
     /// Index in `staged.files` (files and symlinks).
-    idx: usize,
+    idx: u32,
     /// Bytes it holds (a file named again gives them back).
     size: u64,
     /// Whether the archive allows a later member to replace it.
@@ -188,7 +230,7 @@ struct Unpacker<'a, 'w> {
     claims: &'a Claims,
     place: place::Placer<'a>,
     /// Members seen so far, by root-relative (placed) path.
-    members: HashMap<String, Seen>,
+    members: HashMap<Box<str>, Seen>,
     /// Directories known to exist as real directories under the root.
     ready_dirs: HashSet<String>,
     /// Directories this unpack created (so they were empty).
@@ -234,7 +276,7 @@ pub fn unpack(
             fresh_dirs: HashSet::new(),
             staging_dirs: HashSet::new(),
             staged: Staged { package: pkg.name.clone(), ..Staged::default() },
-            buf: vec![0; BUF],
+            buf: Vec::new(),
             declared: 0,
             count: 0,
         };
@@ -253,7 +295,7 @@ pub fn unpack(
         let result = result.and_then(|()| {
             // In the order written: a file named twice takes its last content's digest.
             for (idx, sha256) in hashes {
-                staged.files[idx].rec.sha256 = sha256;
+                staged.files[idx].rec.sha256 = hex(&sha256);
             }
             make_links(root, &mut staged, &links)
         });
@@ -273,8 +315,8 @@ const WRITER_STOPPED: &str = "a file writer failed";
 /// Hard links, made once every file is written, to the staged file they name.
 fn make_links(root: &Path, staged: &mut Staged, links: &[(usize, usize)]) -> Result<()> {
     for &(link, target) in links {
-        let from = pathtext::under(root, &staged.files[target].staged);
-        let to = pathtext::under(root, &staged.files[link].staged);
+        let from = pathtext::under(root, &staged.files[target].staged());
+        let to = pathtext::under(root, &staged.files[link].staged());
         let _ = fs::remove_file(&to);
         fs::hard_link(&from, &to).map_err(|e| error::io_at("creating hard link", &to, e))?;
         staged.files[link].rec.sha256 = staged.files[target].rec.sha256.clone();
@@ -406,7 +448,7 @@ impl Unpacker<'_, '_> {
 
     fn directory(&mut self, rel: &str, mode: u32) -> Result<()> {
         self.check_new_member(rel, Kind::Dir, false)?;
-        self.members.insert(rel.to_string(), Seen { kind: Kind::Dir, idx: 0, size: 0, may_repeat: false });
+        self.members.insert(rel.into(), Seen { kind: Kind::Dir, idx: 0, size: 0, may_repeat: false });
         self.ensure_dir(rel, mode & 0o1777)
     }
 
@@ -470,10 +512,7 @@ impl Unpacker<'_, '_> {
     /// Prepares a non-directory member: claims it, makes its directory, checks its target slot.
     fn prepare(&mut self, rel: &str) -> Result<String> {
         self.claims.claim(rel, self.package)?;
-        let (dir, name) = match rel.rfind('/') {
-            Some(i) => (&rel[..i], &rel[i + 1..]),
-            None => ("", rel),
-        };
+        let dir = rel.rfind('/').map_or("", |i| &rel[..i]);
         if !dir.is_empty() {
             self.ensure_dir(dir, 0o755)?;
         }
@@ -484,7 +523,7 @@ impl Unpacker<'_, '_> {
         {
             return Err(self.refuse(rel, "a directory with that name exists"));
         }
-        Ok(if dir.is_empty() { format!("{STAGING_PREFIX}{name}") } else { format!("{dir}/{STAGING_PREFIX}{name}") })
+        Ok(staging_rel(rel))
     }
 
     fn regular(
@@ -507,12 +546,12 @@ impl Unpacker<'_, '_> {
             Some(seen) => {
                 // The same staging file and the same writer, so the later content lands last.
                 self.staged.size -= seen.size;
-                self.staged.files[seen.idx].rec = rec;
-                seen.idx
+                self.staged.files[seen.idx as usize].rec = rec;
+                seen.idx as usize
             }
             None => {
                 // Listed before the first byte, so a discard removes it whatever happens next.
-                self.staged.files.push(StagedFile { staged: staged.clone(), rec });
+                self.staged.files.push(StagedFile { rec });
                 self.staged.files.len() - 1
             }
         };
@@ -522,7 +561,7 @@ impl Unpacker<'_, '_> {
         let written = self.writers.file(idx, abs, size, mode, mtime, &mut capped);
         let read = capped.read;
         self.staged.size += read;
-        self.members.insert(rel.to_string(), Seen { kind: Kind::File, idx, size: read, may_repeat });
+        self.members.insert(rel.into(), Seen { kind: Kind::File, idx: idx as u32, size: read, may_repeat });
         written.map_err(|e| match e.kind() {
             _ if self.writers.failed() => error::io_msg(WRITER_STOPPED),
             io::ErrorKind::FileTooLarge => self.bomb(),
@@ -536,6 +575,8 @@ impl Unpacker<'_, '_> {
         let abs = pathtext::under(self.root, staged);
         let mut file = writer::create(&abs)?;
         let mut hasher = Sha256::new();
+        // Only hooks come this way: most archives never need the buffer.
+        self.buf.resize(BUF, 0);
         let result = (|| -> Result<()> {
             loop {
                 let n = data.read(&mut self.buf).map_err(|e| self.read_error(e))?;
@@ -574,15 +615,15 @@ impl Unpacker<'_, '_> {
         let rec = FileRec { path: rel.to_string(), sha256: String::new(), mode: 0o777, link };
         let idx = match earlier {
             Some(seen) => {
-                self.staged.files[seen.idx].rec = rec;
-                seen.idx
+                self.staged.files[seen.idx as usize].rec = rec;
+                seen.idx as usize
             }
             None => {
-                self.staged.files.push(StagedFile { staged, rec });
+                self.staged.files.push(StagedFile { rec });
                 self.staged.files.len() - 1
             }
         };
-        self.members.insert(rel.to_string(), Seen { kind: Kind::Symlink, idx, size: 0, may_repeat });
+        self.members.insert(rel.into(), Seen { kind: Kind::Symlink, idx: idx as u32, size: 0, may_repeat });
         Ok(())
     }
 
@@ -595,12 +636,13 @@ impl Unpacker<'_, '_> {
             );
         };
         self.check_new_member(rel, Kind::File, false)?;
-        let staged = self.prepare(rel)?;
+        self.prepare(rel)?;
+        let idx = idx as usize;
         let mut rec = self.staged.files[idx].rec.clone();
         rec.path = rel.to_string();
         let link = self.staged.files.len();
-        self.members.insert(rel.to_string(), Seen { kind: Kind::File, idx: link, size: 0, may_repeat: false });
-        self.staged.files.push(StagedFile { staged, rec });
+        self.members.insert(rel.into(), Seen { kind: Kind::File, idx: link as u32, size: 0, may_repeat: false });
+        self.staged.files.push(StagedFile { rec });
         self.links.push((link, idx));
         Ok(())
     }

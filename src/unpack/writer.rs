@@ -1,12 +1,11 @@
 //! Writing staged files on worker threads. The archive is read in order on one thread; each
-//! regular file's bytes go, in 64 KiB blocks, to one of a few writers that create the staging
+//! regular file's bytes go, in 32 KiB blocks, to one of a few writers that create the staging
 //! file, hash it and set its mode and time. Creating files is mostly kernel time, so spreading
 //! it over the cores is what makes archives of many small files fast. Blocks are recycled and
 //! the queues are short, so memory stays flat.
 
 use crate::error::{self, Result};
-use crate::verify::digest::hex;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::hash::{Hash, Hasher};
 use std::io::{self, Read, Write};
@@ -18,9 +17,14 @@ use std::sync::{Mutex, OnceLock};
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, UNIX_EPOCH};
 
-const BLOCK: usize = 64 * 1024;
-/// Blocks per writer in the shared pool: what bounds memory (and how far the reader runs ahead).
-const BLOCKS: usize = 10;
+/// A block holds a typical small file whole (most of /usr/share/doc is under 32 KiB); big
+/// files go through in several.
+const BLOCK: usize = 32 * 1024;
+/// Blocks per writer in the shared pool: what bounds memory (and how far the reader runs
+/// ahead: this many small files per writer).
+const BLOCKS: usize = 8;
+/// Files up to this size are "small" to `Writers::pick`.
+const SMALL: u64 = 64 * 1024;
 /// Jobs queued per writer. Jobs without a block are tiny, so the queues can be long enough for
 /// the reader to run ahead over many small files and keep every writer busy.
 const DEPTH: usize = 64;
@@ -37,6 +41,10 @@ enum Job {
     Data(Vec<u8>, usize),
     Close,
 }
+
+/// A file's SHA-256, kept as bytes until the archive is read (as text it would take three
+/// times the memory while the decoder's window is still held).
+pub type Digest = [u8; 32];
 
 /// State the writers share with the reading thread.
 pub struct Shared {
@@ -70,7 +78,7 @@ impl Default for Shared {
 /// The reading thread's handle on the writers.
 pub struct Writers<'scope> {
     queues: Vec<SyncSender<Job>>,
-    handles: Vec<ScopedJoinHandle<'scope, Vec<(usize, String)>>>,
+    handles: Vec<ScopedJoinHandle<'scope, Vec<(usize, Digest)>>>,
     recycled: Receiver<Vec<u8>>,
     give_back: SyncSender<Vec<u8>>,
     next: usize,
@@ -154,7 +162,7 @@ impl<'scope> Writers<'scope> {
     /// take turns, so their bytes (writing and hashing) are spread evenly.
     fn pick(&mut self, path: &Path, size: u64) -> usize {
         let n = self.queues.len();
-        if size <= BLOCK as u64 {
+        if size <= SMALL {
             let mut h = std::hash::DefaultHasher::new();
             path.parent().hash(&mut h);
             (h.finish() % n as u64) as usize
@@ -168,8 +176,8 @@ impl<'scope> Writers<'scope> {
         let _ = self.give_back.try_send(block);
     }
 
-    /// Waits for every file to be written; returns (index, sha256) for each.
-    pub fn finish(self) -> Vec<(usize, String)> {
+    /// Waits for every file to be written; returns (index, SHA-256) for each.
+    pub fn finish(self) -> Vec<(usize, Digest)> {
         drop(self.queues);
         let mut out = Vec::new();
         for h in self.handles {
@@ -189,7 +197,7 @@ struct Open {
     hasher: Sha256,
 }
 
-fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>) -> Vec<(usize, String)> {
+fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>) -> Vec<(usize, Digest)> {
     let mut done = Vec::new();
     let mut current: Option<Open> = None;
     for job in rx {
@@ -217,7 +225,7 @@ fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>
             Job::Close => {
                 if let Some(open) = current.take() {
                     match finish_file(&open) {
-                        Ok(()) => done.push((open.idx, hex(&open.hasher.finalize()))),
+                        Ok(()) => done.push((open.idx, open.hasher.finalize().into())),
                         Err(e) => shared.fail(e),
                     }
                 }
