@@ -499,7 +499,7 @@ impl Unpacker<'_, '_> {
 
     /// Records, before the first file is staged in it, that `dir` holds staged files.
     fn note_staging_in(&mut self, dir: &str) -> Result<()> {
-        if self.staging_dirs.insert(dir.to_string()) {
+        if !self.staging_dirs.contains(dir) && self.staging_dirs.insert(dir.to_string()) {
             if self.staging_dirs.len() == 3 {
                 // Files are staged in two directories by now.
                 crate::failpoint::hit("staging");
