@@ -471,6 +471,9 @@ fn stage_from(
         allow_setuid: ctx.allow_setuid,
         max_bytes: size_cap(pkg, archive_size.min(1 << 40)),
         record: Some(record),
+        // The list is only as good as the index that vouches for it, and only means the bytes
+        // at hand when the archive's digest is checked against that index.
+        listed_digests: pkg.file_digests && expect.is_some() && pkg.place.is_identity(),
     };
     let mut hashing = HashingReader::new(src.reader, archive_size, src.tee);
     if !src.cached {

@@ -544,3 +544,70 @@ fn zip_names_without_the_utf8_flag_are_code_page_437_from_dos_and_bytes_from_uni
     ok(alp(root.path()).args(["remove", "names"]));
     assert!(!root.join("opt/doc").exists());
 }
+
+#[test]
+fn built_packages_list_their_file_digests_and_installs_take_them_from_the_list() {
+    let work = TempDir::new("fmt-digests");
+    let src = work.join("src");
+    tree(&src, Some("dig"));
+    // Any name survives the list, bytes that are not UTF-8 included.
+    std::fs::write(src.join("usr/share/doc").join(byte_path(b"caf\xe9 au lait")), "two").unwrap();
+    let repo = TempDir::new("fmt-digests-repo");
+    ok(Command::new(bin()).arg("build").arg(&src).arg("-o").arg(repo.path()));
+    let archive = repo.join("dig-1.0.tar.zst");
+    // The last member is what `sha256sum -z` prints for every file, in archive order.
+    let listing = Command::new("tar").args(["--quoting-style=literal", "-tf"]).arg(&archive).output().unwrap();
+    assert!(String::from_utf8_lossy(&listing.stdout).ends_with(".ALP/sha256\n"));
+    let list = Command::new("tar").arg("-xOf").arg(&archive).arg(".ALP/sha256").output().unwrap().stdout;
+    let names = [b"usr/bin/tool".as_slice(), b"usr/share/doc/README", b"usr/share/doc/caf\xe9 au lait"];
+    let mut want = Vec::new();
+    for n in names {
+        want.extend_from_slice(format!("{}  ", sha(&src.join(byte_path(n))).0).as_bytes());
+        want.extend_from_slice(n);
+        want.push(0);
+    }
+    assert_eq!(list, want);
+    let mut sum = Command::new("sha256sum");
+    sum.arg("-z").args(names.map(byte_path)).current_dir(&src);
+    assert_eq!(sum.output().unwrap().stdout, want);
+    ok(Command::new(bin()).arg("--quiet").arg("index").arg(repo.path()));
+    let idx = std::fs::read_to_string(repo.join("index.json")).unwrap();
+    assert!(idx.contains(r#""file_digests":true"#), "{idx}");
+    let root = TempDir::new("fmt-digests-root");
+    ok(alp_repo(root.path(), repo.path()).args(["install", "dig"]));
+    assert_tree_installed(root.path());
+    // The database holds each file's real digest, so doctor finds nothing and then a change.
+    let db = std::fs::read_to_string(root.join("var/lib/alp/installed.json")).unwrap();
+    for f in names {
+        let (digest, _) = sha(&root.path().join(byte_path(f)));
+        assert!(db.contains(&digest), "{digest} not in {db}");
+    }
+    ok(alp(root.path()).arg("doctor"));
+    std::fs::write(root.join("usr/bin/tool"), "changed").unwrap();
+    fails(alp(root.path()).arg("doctor"), 8);
+
+    // A list that lies is refused by `alp index`, which is what vouches for it.
+    let liar = TempDir::new("fmt-digests-liar");
+    let lie_src = work.join("lie");
+    tree(&lie_src, Some("liar"));
+    let (good, _) = sha(&lie_src.join("usr/bin/tool"));
+    let wrong = format!("{}  usr/bin/tool\0{good}  usr/share/doc/README\0", "0".repeat(64));
+    std::fs::write(lie_src.join(".ALP/sha256"), wrong).unwrap();
+    sh(Command::new("tar").arg("--zstd").arg("-cf").arg(liar.join("liar.tar.zst")).arg("-C").arg(&lie_src).args([
+        ".ALP/package.json",
+        "usr",
+        ".ALP/sha256",
+    ]));
+    let err = fails(Command::new(bin()).arg("index").arg(liar.path()), 6);
+    assert!(err.contains(".ALP/sha256 has the wrong SHA-256 for /usr/bin/tool"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // An index that claims a list the archive does not have: refused, nothing written.
+    let plain = TempDir::new("fmt-digests-plain");
+    archive_with("--zstd", &src, &plain.join("plain.tar"));
+    index(plain.path(), &[entry(plain.path(), "dig", "1.0", "plain.tar", r#""file_digests":true"#)]);
+    let root = TempDir::new("fmt-digests-root2");
+    let err = fails(alp_repo(root.path(), plain.path()).args(["install", "dig"]), 6);
+    assert!(err.contains("does not list /usr/"), "{err}");
+    assert!(snapshot(root.path()).iter().all(|(p, _)| p.starts_with("var/") || p.starts_with("etc/")), "written");
+}

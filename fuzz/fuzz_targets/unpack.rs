@@ -4,6 +4,7 @@
 //!
 //! The first byte picks the input's form: odd, the rest is a tar stream that is gzipped
 //! here (so the fuzzer works on tar headers); even, the rest is the gzip stream itself.
+//! Its second bit takes file digests from `.ALP/sha256` (`Options::listed_digests`).
 #![no_main]
 
 use alp::repo::index::Package;
@@ -59,8 +60,8 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir(&root).unwrap();
     let root_real = std::fs::canonicalize(&root).unwrap();
 
-    let claims = Claims::new(Default::default(), Default::default());
-    let opts = Options { allow_setuid: false, max_bytes: 64 << 20, record: None };
+    let claims = Claims::new(Default::default(), Default::default(), 1);
+    let opts = Options { allow_setuid: false, max_bytes: 64 << 20, record: None, listed_digests: form & 2 == 2 };
     let pkg = Package { name: "fuzz".into(), version: "1".into(), ..Package::default() };
     let result = unpack(&bytes[..], &root, &pkg, "fuzz 1", &opts, &claims);
 
@@ -69,8 +70,8 @@ fuzz_target!(|data: &[u8]| {
     match result {
         Err(_) => assert_eq!(staging_left(&root), Vec::<PathBuf>::new(), "staging files left after an error"),
         Ok(mut staged) => {
-            for f in staged.files.iter().map(|f| &f.staged).chain(staged.hooks.iter().map(|h| &h.1)) {
-                let abs = root.join(f);
+            for f in staged.files.iter().map(|f| f.staged()).chain(staged.hooks.iter().map(|h| h.1.clone())) {
+                let abs = root.join(&f);
                 let parent = std::fs::canonicalize(abs.parent().unwrap()).expect("staged file's directory exists");
                 assert!(parent.starts_with(&root_real), "{f} is staged outside the root ({})", parent.display());
                 assert!(std::fs::symlink_metadata(&abs).is_ok(), "{f} was not staged");

@@ -64,8 +64,9 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
         .sum();
     let progress = crate::progress::Progress::start_as(total, &pkg.id());
     let added = progress.counter();
+    let mut digests = unpack::digests::List::default();
     archive::write_to(&out, format, |w| {
-        let mut add = |rel: &Path| -> Result<()> {
+        let mut add = |rel: &Path, digests: Option<&mut unpack::digests::List>| -> Result<()> {
             let full = dir.join(rel);
             // Names go in byte for byte (UTF-8 or not), as `tar` would store them.
             let name = rel;
@@ -78,22 +79,30 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
             } else if meta.is_dir() {
                 w.dir(name, mode, mtime)
             } else {
-                let mut f = File::open(&full).at("reading", &full)?;
+                let f = File::open(&full).at("reading", &full)?;
+                let mut f = unpack::digests::Hashing::new(f);
                 let written = w.file(name, mode, mtime, meta.len(), &mut f);
                 added.fetch_add(meta.len(), std::sync::atomic::Ordering::Relaxed);
+                if let Some(list) = digests {
+                    use std::os::unix::ffi::OsStrExt;
+                    list.add(name.as_os_str().as_bytes(), &f.digest());
+                }
                 written
             };
             res.at("adding to the archive", &full)
         };
         for meta_file in [".ALP", ".ALP/package.json", ".ALP/install", ".ALP/remove"] {
             if dir.join(meta_file).exists() {
-                add(Path::new(meta_file))?;
+                add(Path::new(meta_file), None)?;
             }
         }
         for rel in &files {
-            add(rel)?;
+            add(rel, Some(&mut digests))?;
         }
-        Ok(())
+        // Last, so it lists what came before it (`unpack::digests`).
+        let list = digests.bytes();
+        w.file(unpack::digests::MEMBER, 0o644, mtime, list.len() as u64, &mut &list[..])
+            .at("adding to the archive", Path::new(unpack::digests::MEMBER))
     })?;
     drop(progress);
     ui::status(&format!("built {}", out.display()));
@@ -182,6 +191,7 @@ pub fn index(ctx: &Ctx, args: &crate::cli::Index) -> Result<i32> {
         pkg.sha256 = digest::sha256_file(&path).at("reading", &path)?;
         pkg.size = fs::metadata(&path).at("reading", &path)?.len();
         pkg.installed_size = scan.installed_size;
+        pkg.file_digests = scan.file_digests;
         packages.push(pkg);
     }
     let now = timefmt::now();

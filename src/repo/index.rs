@@ -54,6 +54,9 @@ pub struct Package {
     pub purl: String,
     /// CPE 2.3 name, for vulnerability databases that match by it.
     pub cpe: String,
+    /// The archive ends with `.ALP/sha256`, every digest in it checked by `alp index`: the
+    /// unpacker takes each file's digest from there (`unpack::digests`).
+    pub file_digests: bool,
 }
 
 /// Where an archive's members go (SPEC section 3): `strip` leading components, put the
@@ -205,6 +208,8 @@ impl Package {
             place: if archive_meta { Placement::default() } else { Placement::from_json(&f, &what)? },
             purl: f.str_or_empty("purl")?,
             cpe: f.str_or_empty("cpe")?,
+            // What an index says of its archive; an archive's own metadata cannot vouch for it.
+            file_digests: !archive_meta && f.bool("file_digests")?.unwrap_or(false),
         };
         if !p.purl.is_empty() && (!p.purl.starts_with("pkg:") || p.purl.contains(char::is_whitespace)) {
             return Err(error::bad_input(format!(
@@ -234,6 +239,9 @@ impl Package {
     pub fn to_json(&self) -> Value {
         let mut pairs = self.meta_pairs();
         self.place.to_json(&mut pairs);
+        if self.file_digests {
+            pairs.push(("file_digests", Value::Bool(true)));
+        }
         json::object(pairs)
     }
 

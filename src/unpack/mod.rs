@@ -4,6 +4,7 @@
 //! here renames into place; `Staged` is either committed by the transaction or discarded,
 //! leaving the root as it was.
 
+pub mod digests;
 pub mod path;
 pub mod writer;
 
@@ -40,6 +41,10 @@ pub struct Options<'a> {
     /// The transaction's staging record: each directory is noted before anything is staged
     /// in it (`db::staging`).
     pub record: Option<&'a crate::db::staging::Record>,
+    /// Take each file's digest from the archive's `.ALP/sha256` instead of hashing it: only
+    /// when the signed index vouches for the list and the archive's own digest is checked
+    /// against it (`digests`). A file the list leaves out refuses the archive.
+    pub listed_digests: bool,
 }
 
 /// Which package owns which path, so two packages never claim one file.
@@ -238,6 +243,10 @@ struct Unpacker<'a, 'w> {
     /// Directories already noted in the staging record.
     staging_dirs: HashSet<String>,
     staged: Staged,
+    /// Digests from `.ALP/sha256` (when `listed_digests`): (index in `staged.files`, digest).
+    listed: Vec<(u32, writer::Digest)>,
+    /// Whether `.ALP/sha256` has been read: nothing may follow it.
+    list_read: bool,
     buf: Vec<u8>,
     /// Bytes the members declare, and bytes actually read from them.
     declared: u64,
@@ -276,6 +285,8 @@ pub fn unpack(
             fresh_dirs: HashSet::new(),
             staging_dirs: HashSet::new(),
             staged: Staged { package: pkg.name.clone(), ..Staged::default() },
+            listed: Vec::new(),
+            list_read: false,
             buf: Vec::new(),
             declared: 0,
             count: 0,
@@ -285,6 +296,7 @@ pub fn unpack(
         let result = result.and_then(|()| u.place.finish());
         let mut staged = std::mem::take(&mut u.staged);
         let links = std::mem::take(&mut u.links);
+        let listed = std::mem::take(&mut u.listed);
         let hashes = writers.finish();
         // A writer's failure (disk full, permissions) is the cause when there is one.
         let result = match (shared.take_error(), result) {
@@ -294,10 +306,15 @@ pub fn unpack(
         };
         let result = result.and_then(|()| {
             // In the order written: a file named twice takes its last content's digest.
-            for (idx, sha256) in hashes {
+            let listed = listed.into_iter().map(|(idx, d)| (idx as usize, d));
+            for (idx, sha256) in hashes.into_iter().chain(listed) {
                 staged.files[idx].rec.sha256 = hex(&sha256);
             }
-            make_links(root, &mut staged, &links)
+            make_links(root, &mut staged, &links)?;
+            if opts.listed_digests {
+                every_file_listed(&staged, label)?;
+            }
+            Ok(())
         });
         match result {
             Ok(()) => Ok(staged),
@@ -307,6 +324,18 @@ pub fn unpack(
             }
         }
     })
+}
+
+/// With `listed_digests`, every regular file must have had its digest in the list.
+fn every_file_listed(staged: &Staged, label: &str) -> Result<()> {
+    match staged.files.iter().find(|f| f.rec.link.is_none() && f.rec.sha256.is_empty()) {
+        Some(f) => Err(error::bad_input(format!(
+            "{label}: {} does not list /{}, though the index says it lists every file; refusing the archive",
+            digests::MEMBER,
+            f.rec.path
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Marks "stopped because a writer failed"; replaced by the writer's own error.
@@ -334,6 +363,9 @@ impl Visitor for Unpacker<'_, '_> {
         let rel = path::member_path(&raw, self.label)?;
         if rel.is_empty() {
             return Ok(Flow::Next);
+        }
+        if self.list_read {
+            return Err(self.refuse(&rel, &format!("members may not follow {}", digests::MEMBER)));
         }
         self.add_declared(size)?;
         if self.place.keeps_metadata() && (rel == ".ALP" || rel.starts_with(".ALP/")) {
@@ -399,6 +431,7 @@ impl Unpacker<'_, '_> {
             ".ALP/package.json" => {
                 self.staged.meta = Some(package_json(data, size, self.label)?);
             }
+            digests::MEMBER if self.opts.listed_digests => self.read_list(data)?,
             ".ALP/install" | ".ALP/remove" => {
                 if *kind != MemberKind::File {
                     return Err(self.refuse(rel, "hooks must be regular files"));
@@ -415,6 +448,27 @@ impl Unpacker<'_, '_> {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// Takes the digests of the files already staged from `.ALP/sha256`.
+    fn read_list(&mut self, data: &mut dyn Read) -> Result<()> {
+        let label = self.label;
+        let (members, listed) = (&self.members, &mut self.listed);
+        digests::read(data, label, |name, digest| {
+            let name = path::member_path(Path::new(std::ffi::OsStr::from_bytes(name)), label)?;
+            match members.get(name.as_str()) {
+                Some(&Seen { kind: Kind::File, idx, .. }) => {
+                    listed.push((idx, digest));
+                    Ok(())
+                }
+                _ => Err(error::bad_input(format!(
+                    "{label}: {} lists /{name}, which is not a file before it; refusing the archive",
+                    digests::MEMBER
+                ))),
+            }
+        })?;
+        self.list_read = true;
         Ok(())
     }
 
@@ -558,7 +612,8 @@ impl Unpacker<'_, '_> {
         let abs = pathtext::under(self.root, &staged);
         let left = self.opts.max_bytes.saturating_sub(self.staged.size);
         let mut capped = Capped { inner: data, left, read: 0 };
-        let written = self.writers.file(idx, abs, size, mode, mtime, &mut capped);
+        let hash = !self.opts.listed_digests;
+        let written = self.writers.file(idx, abs, size, mode, mtime, hash, &mut capped);
         let read = capped.read;
         self.staged.size += read;
         self.members.insert(rel.into(), Seen { kind: Kind::File, idx: idx as u32, size: read, may_repeat });
@@ -690,32 +745,77 @@ pub struct Scan {
     /// The total size of its regular files (only when the whole archive was read).
     pub installed_size: u64,
     pub format: Option<archive::Format>,
+    /// The archive ends with `.ALP/sha256` and every digest in it is right (only when the
+    /// whole archive was read).
+    pub file_digests: bool,
 }
 
 /// Reads an archive at hand for its metadata. `whole`: read every member (to add up the
-/// installed size, and check the archive reads to its end); otherwise stop at the first
-/// member outside `.ALP/` (`alp build` puts metadata first).
+/// installed size, check the archive reads to its end, and check `.ALP/sha256` against the
+/// files); otherwise stop at the first member outside `.ALP/` (`alp build` puts metadata first).
 pub fn scan(file: &File, label: &str, raw_name: &str, whole: bool) -> Result<Scan> {
     let mut out = Scan::default();
+    // Each regular file's digest, and the list's, by path (only for `whole`).
+    let mut files: HashMap<String, [u8; 32]> = HashMap::new();
+    let mut listed: Option<Vec<(String, [u8; 32])>> = None;
     let mut visit = |m: Member<'_>| -> Result<Flow> {
         let p = m.path.to_string_lossy();
         let p = p.trim_start_matches("./");
         if p == ".ALP/package.json" {
             out.meta = Some(package_json(m.data, m.size, label)?);
+        } else if p == digests::MEMBER && whole {
+            let mut list = Vec::new();
+            digests::read(m.data, label, |name, digest| {
+                let name = path::member_path(Path::new(std::ffi::OsStr::from_bytes(name)), label)?;
+                list.push((name, digest));
+                Ok(())
+            })?;
+            listed = Some(list);
         } else if !p.starts_with(".ALP") {
             if !whole {
                 return Ok(Flow::Stop);
             }
+            if listed.is_some() {
+                listed = Some(Vec::new()); // a member after the list: it cannot be the last word
+            }
             if m.kind == MemberKind::File {
                 // Read through, so every checksum is checked and a raw file is measured.
-                let n = io::copy(m.data, &mut io::sink()).map_err(|e| archive::read_error(label, e))?;
+                let mut hashing = digests::Hashing::new(m.data);
+                let n = io::copy(&mut hashing, &mut io::sink()).map_err(|e| archive::read_error(label, e))?;
                 out.installed_size += n;
+                if let Ok(rel) = path::member_path(&m.path, label) {
+                    files.insert(rel, hashing.digest());
+                }
             }
         }
         Ok(Flow::Next)
     };
     out.format = Some(archive::walk(Input::File(file), &Opened { label, raw_name }, &mut visit)?);
+    if let Some(list) = listed {
+        check_listed(&list, &files, label)?;
+        out.file_digests = true;
+    }
     Ok(out)
+}
+
+/// `alp index` vouches for an archive's `.ALP/sha256` only when it names every regular file
+/// once, with its digest, and nothing else.
+fn check_listed(list: &[(String, [u8; 32])], files: &HashMap<String, [u8; 32]>, label: &str) -> Result<()> {
+    let wrong =
+        |why: String| error::bad_input(format!("{label}: {} {why}; rebuild it with alp build", digests::MEMBER));
+    let mut seen = HashSet::new();
+    for (name, digest) in list {
+        match files.get(name) {
+            None => return Err(wrong(format!("lists /{name}, which is not a regular file of the archive"))),
+            Some(d) if d != digest => return Err(wrong(format!("has the wrong SHA-256 for /{name}"))),
+            Some(_) if !seen.insert(name.as_str()) => return Err(wrong(format!("lists /{name} twice"))),
+            Some(_) => {}
+        }
+    }
+    if let Some(missing) = files.keys().find(|f| !seen.contains(f.as_str())) {
+        return Err(wrong(format!("does not list /{missing} (or members follow it)")));
+    }
+    Ok(())
 }
 
 /// Checks, without writing anything, that an archive's members place as `place` says

@@ -34,6 +34,8 @@ enum Job {
         path: PathBuf,
         mode: u32,
         mtime: u64,
+        /// Whether to hash the content (not when the package lists its digests).
+        hash: bool,
     },
     /// A block and how many of its bytes are data. Blocks keep their full length as they
     /// circulate, so handing one out never zeroes it again (64 KiB per small file adds up).
@@ -111,8 +113,10 @@ impl<'scope> Writers<'scope> {
         self.shared.failed.load(Ordering::SeqCst)
     }
 
-    /// Streams `data` into a new staging file at `path`, on one writer. A read error is
-    /// returned as is; a writer's own failure shows up in `failed()` / `Shared::take_error`.
+    /// Streams `data` into a new staging file at `path`, on one writer, hashing it when
+    /// `hash`. A read error is returned as is; a writer's own failure shows up in `failed()`
+    /// / `Shared::take_error`.
+    #[allow(clippy::too_many_arguments)]
     pub fn file(
         &mut self,
         idx: usize,
@@ -120,6 +124,7 @@ impl<'scope> Writers<'scope> {
         size: u64,
         mode: u32,
         mtime: u64,
+        hash: bool,
         mut data: &mut dyn Read,
     ) -> io::Result<()> {
         let which = match self.assigned.get(idx) {
@@ -133,7 +138,7 @@ impl<'scope> Writers<'scope> {
         };
         let queue = &self.queues[which];
         let gone = || io::Error::other("a file writer stopped");
-        queue.send(Job::Open { idx, path, mode, mtime }).map_err(|_| gone())?;
+        queue.send(Job::Open { idx, path, mode, mtime, hash }).map_err(|_| gone())?;
         let result = loop {
             let mut block = self.recycled.recv().map_err(|_| gone())?;
             let (n, failed) = crate::fetch::pipe::fill(&mut data, &mut block);
@@ -175,7 +180,7 @@ impl<'scope> Writers<'scope> {
         let _ = self.give_back.try_send(block);
     }
 
-    /// Waits for every file to be written; returns (index, SHA-256) for each.
+    /// Waits for every file to be written; returns (index, SHA-256) for each one hashed.
     pub fn finish(self) -> Vec<(usize, Digest)> {
         drop(self.queues);
         let mut out = Vec::new();
@@ -193,7 +198,7 @@ struct Open {
     mode: u32,
     mtime: u64,
     file: File,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
 }
 
 fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>) -> Vec<(usize, Digest)> {
@@ -201,19 +206,24 @@ fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>
     let mut current: Option<Open> = None;
     for job in rx {
         match job {
-            Job::Open { idx, path, mode, mtime } => {
+            Job::Open { idx, path, mode, mtime, hash } => {
                 current = None;
                 if shared.failed.load(Ordering::SeqCst) {
                     continue;
                 }
                 match create(&path) {
-                    Ok(file) => current = Some(Open { idx, path, mode, mtime, file, hasher: Sha256::new() }),
+                    Ok(file) => {
+                        let hasher = hash.then(Sha256::new);
+                        current = Some(Open { idx, path, mode, mtime, file, hasher });
+                    }
                     Err(e) => shared.fail(e),
                 }
             }
             Job::Data(block, len) => {
                 if let Some(open) = &mut current {
-                    open.hasher.update(&block[..len]);
+                    if let Some(h) = &mut open.hasher {
+                        h.update(&block[..len]);
+                    }
                     if let Err(e) = open.file.write_all(&block[..len]) {
                         shared.fail(error::io_at("writing", &open.path, e));
                         current = None;
@@ -224,7 +234,7 @@ fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>
             Job::Close => {
                 if let Some(open) = current.take() {
                     match finish_file(&open) {
-                        Ok(()) => done.push((open.idx, open.hasher.finalize().into())),
+                        Ok(()) => done.extend(open.hasher.map(|h| (open.idx, h.finalize().into()))),
                         Err(e) => shared.fail(e),
                     }
                 }
