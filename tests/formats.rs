@@ -602,6 +602,23 @@ fn built_packages_list_their_file_digests_and_installs_take_them_from_the_list()
     assert!(err.contains(".ALP/sha256 has the wrong SHA-256 for /usr/bin/tool"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 
+    // A list that is not the last word: members after it could replace what it vouches for.
+    let (tool, _) = sha(&lie_src.join("usr/bin/tool"));
+    std::fs::write(lie_src.join(".ALP/sha256"), format!("{tool}  usr/bin/tool\0")).unwrap();
+    std::fs::remove_file(liar.join("liar.tar.zst")).unwrap();
+    sh(Command::new("tar").arg("--zstd").arg("-cf").arg(liar.join("early.tar.zst")).arg("-C").arg(&lie_src).args([
+        ".ALP/package.json",
+        "usr/bin",
+        ".ALP/sha256",
+        "usr/share",
+    ]));
+    let err = fails(Command::new(bin()).arg("index").arg(liar.path()), 6);
+    assert!(err.contains("or members follow it"), "{err}");
+    index(liar.path(), &[entry(liar.path(), "liar", "1.0", "early.tar.zst", r#""file_digests":true"#)]);
+    let root = TempDir::new("fmt-digests-root3");
+    let err = fails(alp_repo(root.path(), liar.path()).args(["install", "liar"]), 6);
+    assert!(err.contains("may not follow .ALP/sha256"), "{err}");
+
     // An index that claims a list the archive does not have: refused, nothing written.
     let plain = TempDir::new("fmt-digests-plain");
     archive_with("--zstd", &src, &plain.join("plain.tar"));
