@@ -473,6 +473,7 @@ fn stage_from(
         record: Some(record),
         // The list is only as good as the index that vouches for it, and only means the bytes
         // at hand when the archive's digest is checked against that index.
+        checked: expect.is_some(),
         listed_digests: pkg.file_digests && expect.is_some() && pkg.place.is_identity(),
     };
     let mut hashing = HashingReader::new(src.reader, archive_size, src.tee);

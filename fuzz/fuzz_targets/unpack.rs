@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
     let root_real = std::fs::canonicalize(&root).unwrap();
 
     let claims = Claims::new(Default::default(), Default::default(), 1);
-    let opts = Options { allow_setuid: false, max_bytes: 64 << 20, record: None, listed_digests: form & 2 == 2 };
+    let opts = Options { allow_setuid: false, max_bytes: 64 << 20, record: None, checked: false, listed_digests: form & 2 == 2 };
     let pkg = Package { name: "fuzz".into(), version: "1".into(), ..Package::default() };
     let result = unpack(&bytes[..], &root, &pkg, "fuzz 1", &opts, &claims);
 

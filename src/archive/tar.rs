@@ -30,9 +30,12 @@ pub fn gz<'a>(r: &'a mut dyn Read) -> Box<dyn Read + 'a> {
     Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, r)))
 }
 
-pub fn zst<'a>(r: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
+/// A zstd stream's decoder; `checked`: skip the frames' own content checksums (the caller
+/// checks a stronger digest of the whole archive).
+pub fn zst<'a>(r: &'a mut dyn Read, checked: bool) -> io::Result<Box<dyn Read + 'a>> {
     let mut d = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(BUF, r))?;
     d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+    d.set_parameter(zstd::zstd_safe::DParameter::ForceIgnoreChecksum(checked))?;
     Ok(Box::new(d))
 }
 

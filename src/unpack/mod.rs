@@ -41,6 +41,8 @@ pub struct Options<'a> {
     /// The transaction's staging record: each directory is noted before anything is staged
     /// in it (`db::staging`).
     pub record: Option<&'a crate::db::staging::Record>,
+    /// The archive's SHA-256 is checked against a signed index as it streams (`Opened::checked`).
+    pub checked: bool,
     /// Take each file's digest from the archive's `.ALP/sha256` instead of hashing it: only
     /// when the signed index vouches for the list and the archive's own digest is checked
     /// against it (`digests`). A file the list leaves out refuses the archive.
@@ -291,7 +293,7 @@ pub fn unpack(
             declared: 0,
             count: 0,
         };
-        let opened = Opened { label, raw_name: &raw_name };
+        let opened = Opened { label, raw_name: &raw_name, checked: opts.checked };
         let result = archive::walk(Input::Stream(&mut source, &spool), &opened, &mut u).map(|_| ());
         let result = result.and_then(|()| u.place.finish());
         let mut staged = std::mem::take(&mut u.staged);
@@ -790,7 +792,7 @@ pub fn scan(file: &File, label: &str, raw_name: &str, whole: bool) -> Result<Sca
         }
         Ok(Flow::Next)
     };
-    out.format = Some(archive::walk(Input::File(file), &Opened { label, raw_name }, &mut visit)?);
+    out.format = Some(archive::walk(Input::File(file), &Opened { label, raw_name, checked: false }, &mut visit)?);
     if let Some(list) = listed {
         check_listed(&list, &files, label)?;
         out.file_digests = true;
@@ -835,7 +837,7 @@ pub fn check_placement(file: &File, label: &str, raw_name: &str, place: &crate::
         }
         Ok(Flow::Next)
     };
-    archive::walk(Input::File(file), &Opened { label, raw_name }, &mut visit)?;
+    archive::walk(Input::File(file), &Opened { label, raw_name, checked: false }, &mut visit)?;
     placer.finish()?;
     Ok(total)
 }
