@@ -2,7 +2,8 @@
 # alp vs real package managers installing the same payload from local files (issue 13):
 # `pacman -U` (.pkg.tar.zst, .pkg.tar.gz), `dpkg -i --force-unsafe-io` (.deb with zstd and
 # gzip members), alp (.tar.zst and .tar.gz from `alp build`, installed with `--repo DIR`),
-# and `tar xf` of the uncompressed tar as the floor. Each run installs into a fresh root
+# and `tar xf` of the uncompressed tar as the floor; also `zstd -d` of alp's archive to
+# /dev/null, what decoding alone costs on this machine. Each run installs into a fresh root
 # on a fresh ext4 loop file system, in interleaved rounds (bench/rounds.py); then peak RSS.
 #
 #   bench/formats.sh [RUNS]        (default 5; needs root: apt-get, mount)
@@ -130,7 +131,8 @@ for name in big many; do
         "pacman -U .pkg.tar.gz=$(pacman_cmd gz "$name")" \
         "dpkg -i .deb (zstd)=$(dpkg_cmd zst "$name")" \
         "dpkg -i .deb (gzip)=$(dpkg_cmd gz "$name")" \
-        "tar xf .tar (floor)=tar xf $pkgs/$name.tar -C $root"
+        "tar xf .tar (floor)=tar xf $pkgs/$name.tar -C $root" \
+        "zstd -d of alp's .tar.zst alone, nothing written=zstd -qdc $pkgs/alp-zst/$name-1.0.tar.zst >/dev/null"
 done
 
 rss() { # command... -> peak RSS in KiB
