@@ -15,6 +15,14 @@ pub fn staging_path(target: &Path) -> PathBuf {
     target.with_file_name(name)
 }
 
+/// The same for a root-relative path as text (`usr/bin/hello` → `usr/bin/.alp-new.hello`).
+pub fn staging_rel(rel: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/{STAGING_PREFIX}{name}"),
+        None => format!("{STAGING_PREFIX}{rel}"),
+    }
+}
+
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one:
 /// temp file beside it, fsync, rename, fsync the directory.
 ///

@@ -157,15 +157,7 @@ impl StagedFile {
     /// Root-relative staging path (`usr/bin/.alp-new.hello`), derived rather than kept: a
     /// package of many files holds one path per file, not two.
     pub fn staged(&self) -> String {
-        staging_rel(&self.rec.path)
-    }
-}
-
-/// Where the member for `rel` is staged: beside it, as `.alp-new.<name>`.
-fn staging_rel(rel: &str) -> String {
-    match rel.rfind('/') {
-        Some(i) => format!("{}/{STAGING_PREFIX}{}", &rel[..i], &rel[i + 1..]),
-        None => format!("{STAGING_PREFIX}{rel}"),
+        crate::fsutil::staging_rel(&self.rec.path)
     }
 }
 
@@ -579,7 +571,7 @@ impl Unpacker<'_, '_> {
         {
             return Err(self.refuse(rel, "a directory with that name exists"));
         }
-        Ok(staging_rel(rel))
+        Ok(crate::fsutil::staging_rel(rel))
     }
 
     fn regular(
