@@ -29,18 +29,25 @@ const SMALL: u64 = BLOCK as u64;
 const DEPTH: usize = 64;
 
 enum Job {
-    Open {
-        idx: usize,
-        path: PathBuf,
-        mode: u32,
-        mtime: u64,
-        /// Whether to hash the content (not when the package lists its digests).
-        hash: bool,
-    },
+    Open(Header),
     /// A block and how many of its bytes are data. Blocks keep their full length as they
     /// circulate, so handing one out never zeroes it again (64 KiB per small file adds up).
     Data(Vec<u8>, usize),
     Close,
+    /// A file that fits in one block: open, data and close in one hand-over. Most files of a
+    /// package are small, and every hand-over may wake a sleeping writer (a futex call and
+    /// two context switches), so this is a third of them.
+    Whole(Header, Vec<u8>, usize),
+}
+
+/// What a writer needs to create one staging file.
+struct Header {
+    idx: usize,
+    path: PathBuf,
+    mode: u32,
+    mtime: u64,
+    /// Whether to hash the content (not when the package lists its digests).
+    hash: bool,
 }
 
 /// A file's SHA-256, kept as bytes until the archive is read (as text it would take three
@@ -138,10 +145,24 @@ impl<'scope> Writers<'scope> {
         };
         let queue = &self.queues[which];
         let gone = || io::Error::other("a file writer stopped");
-        queue.send(Job::Open { idx, path, mode, mtime, hash }).map_err(|_| gone())?;
+        let header = Header { idx, path, mode, mtime, hash };
+        let mut block = self.recycled.recv().map_err(|_| gone())?;
+        let (n, failed) = crate::fetch::pipe::fill(&mut data, &mut block);
+        // `fill` stops short of a full block only at the end of the data.
+        if failed.is_none() && n < BLOCK {
+            return queue.send(Job::Whole(header, block, n)).map_err(|_| gone());
+        }
+        queue.send(Job::Open(header)).map_err(|_| gone())?;
+        let mut first = Some((block, n, failed));
         let result = loop {
-            let mut block = self.recycled.recv().map_err(|_| gone())?;
-            let (n, failed) = crate::fetch::pipe::fill(&mut data, &mut block);
+            let (block, n, failed) = match first.take() {
+                Some(f) => f,
+                None => {
+                    let mut block = self.recycled.recv().map_err(|_| gone())?;
+                    let (n, failed) = crate::fetch::pipe::fill(&mut data, &mut block);
+                    (block, n, failed)
+                }
+            };
             if n == 0 {
                 self.put_back(block);
             } else {
@@ -206,42 +227,57 @@ fn write_jobs(rx: Receiver<Job>, shared: &Shared, give_back: SyncSender<Vec<u8>>
     let mut current: Option<Open> = None;
     for job in rx {
         match job {
-            Job::Open { idx, path, mode, mtime, hash } => {
-                current = None;
-                if shared.failed.load(Ordering::SeqCst) {
-                    continue;
-                }
-                match create(&path) {
-                    Ok(file) => {
-                        let hasher = hash.then(Sha256::new);
-                        current = Some(Open { idx, path, mode, mtime, file, hasher });
-                    }
-                    Err(e) => shared.fail(e),
-                }
-            }
+            Job::Open(header) => current = open(header, shared),
             Job::Data(block, len) => {
-                if let Some(open) = &mut current {
-                    if let Some(h) = &mut open.hasher {
-                        h.update(&block[..len]);
-                    }
-                    if let Err(e) = open.file.write_all(&block[..len]) {
-                        shared.fail(error::io_at("writing", &open.path, e));
-                        current = None;
-                    }
-                }
+                write(&mut current, &block[..len], shared);
                 let _ = give_back.try_send(block);
             }
-            Job::Close => {
-                if let Some(open) = current.take() {
-                    match finish_file(&open) {
-                        Ok(()) => done.extend(open.hasher.map(|h| (open.idx, h.finalize().into()))),
-                        Err(e) => shared.fail(e),
-                    }
-                }
+            Job::Close => close(current.take(), shared, &mut done),
+            Job::Whole(header, block, len) => {
+                let mut whole = open(header, shared);
+                write(&mut whole, &block[..len], shared);
+                let _ = give_back.try_send(block);
+                close(whole, shared, &mut done);
             }
         }
     }
     done
+}
+
+/// Creates a staging file (nothing once a writer has failed).
+fn open(h: Header, shared: &Shared) -> Option<Open> {
+    if shared.failed.load(Ordering::SeqCst) {
+        return None;
+    }
+    match create(&h.path) {
+        Ok(file) => {
+            let hasher = h.hash.then(Sha256::new);
+            Some(Open { idx: h.idx, path: h.path, mode: h.mode, mtime: h.mtime, file, hasher })
+        }
+        Err(e) => {
+            shared.fail(e);
+            None
+        }
+    }
+}
+
+fn write(current: &mut Option<Open>, data: &[u8], shared: &Shared) {
+    let Some(open) = current else { return };
+    if let Some(h) = &mut open.hasher {
+        h.update(data);
+    }
+    if let Err(e) = open.file.write_all(data) {
+        shared.fail(error::io_at("writing", &open.path, e));
+        *current = None;
+    }
+}
+
+fn close(current: Option<Open>, shared: &Shared, done: &mut Vec<(usize, Digest)>) {
+    let Some(open) = current else { return };
+    match finish_file(&open) {
+        Ok(()) => done.extend(open.hasher.map(|h| (open.idx, h.finalize().into()))),
+        Err(e) => shared.fail(e),
+    }
 }
 
 /// A fresh, exclusive create that never follows a planted symlink; a stale staging file
