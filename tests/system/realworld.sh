@@ -26,14 +26,14 @@ T=$(mktemp -d /tmp/alp-realworld-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 umask 022
 
-# name|where|sha256: "where" is a URL, or pypi:NAME==VERSION (fetched with pip download).
+# name|url|sha256
 ARCHIVES='
 cfg-if-1.0.0.crate|https://static.crates.io/crates/cfg-if/cfg-if-1.0.0.crate|baf1de4339761588bc0619e3cbc0120ee582ebb74b53b4efbf79117bd2da40fd
 libc-0.2.155.crate|https://static.crates.io/crates/libc/libc-0.2.155.crate|97b3888a4aecf77e811145cadf6eef5901f4782c53886191b2f693f24761847c
 serde-1.0.203.crate|https://static.crates.io/crates/serde/serde-1.0.203.crate|7253ab4de971e72fb7be983802300c30b5a7f0c2e56fab8abfc6a214307c0094
-six-1.16.0.tar.gz|pypi:six==1.16.0|1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926
-simplejson-3.19.2.tar.gz|pypi:simplejson==3.19.2|9eb442a2442ce417801c912df68e1f6ccfcd41577ae7274953ab3ad24ef7d82c
-docutils-0.20.1.tar.gz|pypi:docutils==0.20.1|f08a4e276c3a1583a86dce3e34aba3fe04d02bba2dd51ed16106244e8a923e3b
+six-1.16.0.tar.gz|https://files.pythonhosted.org/packages/71/39/171f1c67cd00715f190ba0b100d606d440a28c93c7714febeca8b79af85e/six-1.16.0.tar.gz|1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926
+simplejson-3.19.2.tar.gz|https://files.pythonhosted.org/packages/79/79/3ccb95bb4154952532f280f7a41979fbfb0fbbaee4d609810ecb01650afa/simplejson-3.19.2.tar.gz|9eb442a2442ce417801c912df68e1f6ccfcd41577ae7274953ab3ad24ef7d82c
+docutils-0.20.1.tar.gz|https://files.pythonhosted.org/packages/1f/53/a5da4f2c5739cf66290fac1431ee52aff6851c7c8ffd8264f13affd7bcdd/docutils-0.20.1.tar.gz|f08a4e276c3a1583a86dce3e34aba3fe04d02bba2dd51ed16106244e8a923e3b
 left-pad-1.3.0.tgz|https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz|870c0fe1096223a58d4f8832d08a7e651ea2fcadb8e6877b2fdc26b662d481dd
 lodash-4.17.21.tgz|https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz|6a087ac9e5702a0c9d60fbcd48696012646ec8df1491dea472b150e79fcaf804
 hello_2.10.orig.tar.gz|https://deb.debian.org/debian/pool/main/h/hello/hello_2.10.orig.tar.gz|31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b
@@ -43,7 +43,7 @@ bash-completion_2.11.orig.tar.gz|https://deb.debian.org/debian/pool/main/b/bash-
 xz-utils_5.4.1.orig.tar.xz|https://deb.debian.org/debian/pool/main/x/xz-utils/xz-utils_5.4.1.orig.tar.xz|5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5
 '
 
-# fetch NAME WHERE SHA256: the file in $CACHE, downloaded unless a copy with that hash is there.
+# fetch NAME URL SHA256: the file in $CACHE, downloaded unless a copy with that hash is there.
 fetch() {
     local f=$CACHE/$1 try
     if [ -f "$f" ] && echo "$3  $f" | sha256sum -c --quiet 2>/dev/null; then
@@ -51,11 +51,7 @@ fetch() {
     fi
     rm -f "$f"
     for try in 1 2 3; do
-        case $2 in
-            pypi:*) python3 -m pip download -q --no-binary :all: --no-deps -d "$CACHE" "${2#pypi:}" >/dev/null 2>&1 ;;
-            *) curl -fsSL --max-time 120 -o "$f.part" "$2" && mv "$f.part" "$f" ;;
-        esac
-        [ -f "$f" ] && break
+        curl -fsSL --max-time 120 -o "$f.part" "$2" && mv "$f.part" "$f" && break
         sleep "$try"
     done
     [ -f "$f" ] || return 1
@@ -92,10 +88,10 @@ PY
 mkdir -p "$T/repo"
 n=0
 names=''
-while IFS='|' read -r file where sha; do
+while IFS='|' read -r file url sha; do
     [ -n "$file" ] || continue
-    if ! fetch "$file" "$where" "$sha"; then
-        fail "$file" "could not download it with the pinned sha256 from $where"
+    if ! fetch "$file" "$url" "$sha"; then
+        fail "$file" "could not download it with the pinned sha256 from $url"
         continue
     fi
     n=$((n + 1))
