@@ -71,7 +71,8 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert_eq!(staging_left(&root), Vec::<PathBuf>::new(), "staging files left after an error"),
         Ok(mut staged) => {
             for f in staged.files.iter().map(|f| f.staged()).chain(staged.hooks.iter().map(|h| h.1.clone())) {
-                let abs = root.join(&f);
+                // Staged paths are text (`pathtext`): a name that is not UTF-8 is escaped.
+                let abs = alp::pathtext::under(&root, &f);
                 let parent = std::fs::canonicalize(abs.parent().unwrap()).expect("staged file's directory exists");
                 assert!(parent.starts_with(&root_real), "{f} is staged outside the root ({})", parent.display());
                 assert!(std::fs::symlink_metadata(&abs).is_ok(), "{f} was not staged");
