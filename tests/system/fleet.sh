@@ -177,6 +177,21 @@ else
     fail "tampered shared index" "$(cat "$out")"
 fi
 
+# ------------------------------------------------------------------ kept connections
+# One start with its own empty cache: the index, its signature and ten archives go over
+# HTTP/1.1 keep-alive, so over no more connections than alp has download threads (4).
+before=$(wc -l <"$NGINX_LOG")
+out=$T/out/keepalive
+FLEET_CACHE=$T/keepalive-cache container "$T/roots/keepalive" init --packages p0 -- true >"$out" 2>&1
+asked=$(tail -n +"$((before + 1))" "$NGINX_LOG")
+requests=$(printf '%s\n' "$asked" | grep -c '"GET ')
+connections=$(printf '%s\n' "$asked" | grep -o 'conn=[0-9]*' | sort -u | wc -l)
+if complete "$T/roots/keepalive" && [ "$requests" -ge 12 ] && [ "$connections" -le 4 ]; then
+    pass "one start: $requests requests over $connections connections (keep-alive)"
+else
+    fail "keep-alive" "$requests requests over $connections connections: $(cat "$out")"
+fi
+
 # -------------------------------------------------------------------------- outage
 # The shared index made old, so each start asks the mirror first.
 sed -i -E 's/"fetched":[0-9]+/"fetched":1000000000/' "$CACHE"/indexes/*/meta.json

@@ -66,7 +66,8 @@ pid $work/nginx.pid;
 error_log $work/error.log;
 events { worker_connections 4096; }
 http {
-    access_log $NGINX_LOG;
+    log_format alp '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" conn=\$connection';
+    access_log $NGINX_LOG alp;
     default_type application/octet-stream;
     client_body_temp_path $work/body;
     proxy_temp_path $work/proxy;
