@@ -147,6 +147,8 @@ pub fn init(ctx: &Ctx, args: &Init) -> Result<i32> {
         return Ok(0);
     }
     ctx.flush_log();
+    // The container's whole life follows: no kept connection should outlive the installing.
+    crate::fetch::client::close_idle();
     Ok(crate::init::run(&args.command, &opts))
 }
 

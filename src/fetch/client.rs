@@ -538,6 +538,12 @@ impl Drop for Body {
     }
 }
 
+/// Closes every kept connection (before `alp init` hands the process to the container's
+/// command, which may run for months).
+pub fn close_idle() {
+    idle::close_all();
+}
+
 /// Which kept connections may carry a request: the same scheme, server and port.
 #[derive(Debug, Clone, PartialEq)]
 struct Key {
@@ -569,6 +575,10 @@ mod idle {
         idle.retain(|(_, _, since)| since.elapsed() < FRESH);
         let i = idle.iter().rposition(|(k, _, _)| k == key)?;
         Some(idle.swap_remove(i).1)
+    }
+
+    pub(super) fn close_all() {
+        IDLE.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     pub(super) fn put(key: Key, stream: Stream) {

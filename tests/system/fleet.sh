@@ -192,6 +192,26 @@ else
     fail "keep-alive" "$requests requests over $connections connections: $(cat "$out")"
 fi
 
+# While the container's command runs, alp (its PID 1) holds no connection open.
+FLEET_CACHE=$T/keepalive-cache2 container "$T/roots/sockets" init --packages p0 -- sleep 3 >"$T/out/sockets" 2>&1 &
+holder=$!
+for _ in $(seq 100); do
+    complete "$T/roots/sockets" && break
+    sleep 0.05
+done
+sleep 0.5
+alp_pid=''
+for p in $(pgrep -f -- "--root $T/roots/sockets "); do
+    [ "$(ps -o comm= -p "$p")" = alp ] && alp_pid=$p
+done
+sockets=$(find "/proc/$alp_pid/fd" -lname 'socket:*' 2>/dev/null | wc -l)
+if [ -n "$alp_pid" ] && [ "$sockets" = 0 ]; then
+    pass "alp as PID 1 keeps no connection open while the command runs"
+else
+    fail "sockets of PID 1" "pid '$alp_pid', $sockets sockets open: $(ls -l "/proc/$alp_pid/fd" 2>&1)"
+fi
+wait "$holder"
+
 # -------------------------------------------------------------------------- outage
 # The shared index made old, so each start asks the mirror first.
 sed -i -E 's/"fetched":[0-9]+/"fetched":1000000000/' "$CACHE"/indexes/*/meta.json
