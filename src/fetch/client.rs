@@ -364,12 +364,13 @@ fn tls_hint(e: io::Error, url: &Url) -> io::Error {
     if !url.https || !matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof) {
         return e;
     }
-    let text = e.to_string();
-    if e.kind() == io::ErrorKind::UnexpectedEof
-        || text.contains("corrupt message")
-        || text.contains("InvalidContentType")
-        || text.contains("InvalidMessage")
-    {
+    // Told by the error's type, not its text: rustls found no TLS record where one belonged.
+    let not_tls = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }));
+    if e.kind() == io::ErrorKind::UnexpectedEof || not_tls {
+        let text = e.to_string();
         return io::Error::new(
             io::ErrorKind::InvalidData,
             format!("TLS handshake with {} failed ({text}); is this an http:// URL?", url.authority()),
