@@ -4,9 +4,8 @@
 //! (retries, redirects, which proxy, what a status means) belongs to `http`.
 //!
 //! A connection whose response was read to its end is kept for the next GET or HEAD to the
-//! same server (`idle`): a registry answers each package with a manifest and a blob, and a
-//! new TCP (and TLS) connection per request made ten small packages 2.5x slower from a
-//! registry than from nginx.
+//! same server (`idle`): an install asks one server for an index, its signature and each
+//! package, and a new TCP (and TLS) connection for each costs one or two round trips more.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
