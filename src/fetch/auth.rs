@@ -6,8 +6,13 @@
 //!    the URL has one; tried first) upper-cased, every character that is not a letter or a
 //!    digit turned into `_` (`ALP_TOKEN_PKGS_EXAMPLE_COM`, `ALP_TOKEN_127_0_0_1_8443`);
 //! 3. netrc: `$NETRC`, else `~/.netrc`, then `etc/alp/netrc` under the install root;
-//! 4. for OCI registries only, the Docker client's `config.json` (`auths`, inline `auth` or
-//!    `username`/`password`): `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+//! 4. for OCI registries only, the Docker client's `config.json`: `$DOCKER_CONFIG/config.json`,
+//!    else `~/.docker/config.json`, read as the Docker client reads it: a credential helper
+//!    named for the registry in `credHelpers`, else the `credsStore` helper, else inline
+//!    `auths` (`auth` or `username`/`password`). A helper is the program
+//!    `docker-credential-<name>` on `PATH`, asked `get` with the registry on its input, as
+//!    the Docker client asks it (so `ecr-login`, `gcloud`, `pass`, `secretservice` all work);
+//!    its answer is asked for once per registry and run.
 //!
 //! All of it is read once (`init`, at the top of a command). Credentials belong to one
 //! authority (host and port): `fetch::http` never sends them to another, not even across a
@@ -15,7 +20,7 @@
 
 use super::netrc;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Username and password, or a bearer token.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,7 +61,19 @@ pub struct Keychain {
     netrc: Vec<(PathBuf, Vec<netrc::Entry>)>,
     /// `ALP_TOKEN_*` variables.
     tokens: Vec<(String, String)>,
-    docker: Option<(PathBuf, Vec<(String, Secret)>)>,
+    docker: Option<(PathBuf, DockerConfig)>,
+    /// What credential helpers answered, by registry (`None`: they had nothing).
+    asked: Mutex<Vec<(String, Option<Creds>)>>,
+}
+
+/// What alp reads of a Docker `config.json`.
+#[derive(Default)]
+struct DockerConfig {
+    auths: Vec<(String, Secret)>,
+    /// `credHelpers`: registry → helper name.
+    helpers: Vec<(String, String)>,
+    /// `credsStore`: the helper for every other registry.
+    store: Option<String>,
 }
 
 static KEYCHAIN: OnceLock<Keychain> = OnceLock::new();
@@ -97,9 +114,9 @@ impl Keychain {
         };
         let docker = docker_file.and_then(|p| {
             let text = std::fs::read_to_string(&p).ok()?;
-            Some((p, docker_auths(&text)))
+            Some((p, docker_config(&text)))
         });
-        Keychain { netrc, tokens, docker }
+        Keychain { netrc, tokens, docker, asked: Mutex::new(Vec::new()) }
     }
 
     /// Credentials for `host:port` (`registry`: also the Docker config), if any source has some.
@@ -115,14 +132,109 @@ impl Keychain {
                 return Some(Creds { secret, from: format!("netrc {}", path.display()) });
             }
         }
-        if registry && let Some((path, auths)) = &self.docker {
+        if registry && let Some((path, docker)) = &self.docker {
             let with_port = format!("{host}:{port}");
-            let found = auths.iter().find(|(k, _)| *k == with_port).or_else(|| auths.iter().find(|(k, _)| k == host));
+            let pick = |list: &[(String, String)]| {
+                list.iter().find(|(k, _)| *k == with_port).or_else(|| list.iter().find(|(k, _)| k == host)).cloned()
+            };
+            let helper = pick(&docker.helpers).or_else(|| docker.store.clone().map(|s| (with_port.clone(), s)));
+            if let Some((server, helper)) = helper {
+                return self.ask_helper(&server, &helper);
+            }
+            let found = docker
+                .auths
+                .iter()
+                .find(|(k, _)| *k == with_port)
+                .or_else(|| docker.auths.iter().find(|(k, _)| k == host));
             if let Some((_, secret)) = found {
                 return Some(Creds { secret: secret.clone(), from: format!("Docker config {}", path.display()) });
             }
         }
         None
+    }
+
+    /// Credentials from a Docker credential helper, asked once per registry and run.
+    fn ask_helper(&self, server: &str, helper: &str) -> Option<Creds> {
+        let mut asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, creds)) = asked.iter().find(|(s, _)| s == server) {
+            return creds.clone();
+        }
+        let creds = helper::get(helper, server)
+            .map(|secret| Creds { secret, from: format!("Docker credential helper docker-credential-{helper}") });
+        asked.push((server.to_string(), creds.clone()));
+        creds
+    }
+}
+
+/// The Docker credential-helper protocol, `get` only: the registry on standard input, a
+/// JSON object with `Username` and `Secret` on standard output.
+mod helper {
+    use super::Secret;
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A helper waiting on a locked keychain or a prompt is given up on after this.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    pub(super) fn get(name: &str, server: &str) -> Option<Secret> {
+        // A name, not a path: the program is looked up on PATH, as Docker does.
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+            crate::log::info(&format!("ignoring credential helper '{name}': not a helper name"));
+            return None;
+        }
+        let program = format!("docker-credential-{name}");
+        let mut child = match Command::new(&program)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                crate::log::info(&format!("credential helper {program} could not run: {e}"));
+                return None;
+            }
+        };
+        let _ = child.stdin.take().map(|mut i| i.write_all(server.as_bytes()));
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() < PATIENCE => std::thread::sleep(Duration::from_millis(10)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    crate::log::info(&format!("credential helper {program} did not answer; ignored"));
+                    return None;
+                }
+            }
+        };
+        // Read once it has exited: an answer is a few hundred bytes, well within a pipe's buffer.
+        let mut out = String::new();
+        let _ = child.stdout.take().map(|o| o.take(64 * 1024).read_to_string(&mut out));
+        if !status.success() {
+            // "credentials not found in native keychain": nothing for this registry.
+            return None;
+        }
+        answer(&out)
+    }
+
+    /// The helper's answer. `<token>` as the user marks an identity token (a refresh token
+    /// for the registry's OAuth2 flow), which alp does not use.
+    pub(super) fn answer(out: &str) -> Option<Secret> {
+        let v = crate::json::parse(out, "credential helper answer").ok()?;
+        let miniserde::json::Value::Object(o) = v else { return None };
+        let s = |k: &str| match o.get(k) {
+            Some(miniserde::json::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let (user, password) = (s("Username")?, s("Secret")?);
+        if user == "<token>" || password.is_empty() {
+            return None;
+        }
+        Some(Secret::Basic { user, password })
     }
 }
 
@@ -133,11 +245,36 @@ pub fn token_var(host: &str) -> String {
     format!("ALP_TOKEN_{tail}")
 }
 
-/// The `auths` of a Docker `config.json`, keyed by `host[:port]` (scheme and path dropped,
+/// A Docker `config.json`'s registries are keyed by `host[:port]` (scheme and path dropped,
 /// as the Docker client writes `https://index.docker.io/v1/`).
-fn docker_auths(text: &str) -> Vec<(String, Secret)> {
-    let Ok(v) = crate::json::parse(text, "config.json") else { return Vec::new() };
-    let miniserde::json::Value::Object(top) = v else { return Vec::new() };
+fn registry_key(key: &str) -> String {
+    key.split("://").last().unwrap_or(key).split('/').next().unwrap_or("").to_ascii_lowercase()
+}
+
+/// `auths`, `credHelpers` and `credsStore` of a Docker `config.json`.
+fn docker_config(text: &str) -> DockerConfig {
+    let Ok(miniserde::json::Value::Object(top)) = crate::json::parse(text, "config.json") else {
+        return DockerConfig::default();
+    };
+    let helpers = match top.get("credHelpers") {
+        Some(miniserde::json::Value::Object(h)) => h
+            .iter()
+            .filter_map(|(k, v)| match v {
+                miniserde::json::Value::String(name) if !name.is_empty() => Some((registry_key(k), name.clone())),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let store = match top.get("credsStore") {
+        Some(miniserde::json::Value::String(name)) if !name.is_empty() => Some(name.clone()),
+        _ => None,
+    };
+    DockerConfig { auths: docker_auths(&top), helpers, store }
+}
+
+/// The inline credentials of `auths`.
+fn docker_auths(top: &miniserde::json::Object) -> Vec<(String, Secret)> {
     let Some(miniserde::json::Value::Object(auths)) = top.get("auths") else { return Vec::new() };
     let s = |o: &miniserde::json::Object, k: &str| match o.get(k) {
         Some(miniserde::json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -146,7 +283,7 @@ fn docker_auths(text: &str) -> Vec<(String, Secret)> {
     let mut out = Vec::new();
     for (key, entry) in auths.iter() {
         let miniserde::json::Value::Object(o) = entry else { continue };
-        let host = key.split("://").last().unwrap_or(key).split('/').next().unwrap_or("").to_ascii_lowercase();
+        let host = registry_key(key);
         let secret = if let Some(token) = s(o, "registrytoken") {
             Secret::Bearer(token)
         } else if let Some((user, password)) = s(o, "auth")
@@ -234,9 +371,20 @@ mod tests {
     fn docker_config_auths() {
         let text =
             r#"{"auths":{"https://reg.example:5000/v1/":{"auth":"dTpw"},"other":{"username":"a","password":"b"}}}"#;
-        let auths = docker_auths(text);
+        let auths = docker_config(text).auths;
         assert_eq!(auths[0].0, "reg.example:5000");
         assert!(auths[0].1 == Secret::Basic { user: "u".into(), password: "p".into() });
         assert!(auths[1].1 == Secret::Basic { user: "a".into(), password: "b".into() });
+    }
+
+    #[test]
+    fn docker_config_helpers_and_their_answers() {
+        let c = docker_config(r#"{"credsStore":"desktop","credHelpers":{"https://ecr.example:443/x":"ecr-login"}}"#);
+        assert_eq!(c.helpers, [("ecr.example:443".to_string(), "ecr-login".to_string())]);
+        assert_eq!(c.store.as_deref(), Some("desktop"));
+        let basic = helper::answer(r#"{"ServerURL":"r","Username":"AWS","Secret":"s3cret"}"#);
+        assert!(basic == Some(Secret::Basic { user: "AWS".into(), password: "s3cret".into() }));
+        assert!(helper::answer(r#"{"Username":"<token>","Secret":"refresh"}"#).is_none());
+        assert!(helper::answer("credentials not found in native keychain").is_none());
     }
 }

@@ -199,6 +199,42 @@ else
     fail "wrong credentials: 401, naming the Docker config they came from" "$(cat "$T/out")"
 fi
 
+# Docker credential helpers (`credHelpers`, `credsStore`), as docker-credential-pass or
+# -ecr-login answer: a stand-in on PATH that knows this registry's password and logs each ask.
+mkdir -p "$T/helpers" "$T/docker-helper" "$T/docker-store" "$T/docker-helper-bad"
+cat >"$T/helpers/docker-credential-alptest" <<HELPER
+#!/bin/sh
+[ "\$1" = get ] || exit 1
+read -r server
+echo "\$server" >>"$T/helpers/asked"
+case "\$server" in
+    $BASIC) printf '{"ServerURL":"%s","Username":"alice","Secret":"%s"}\n' "\$server" "\${ALPTEST_SECRET:-pa55-word}" ;;
+    *) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+HELPER
+chmod +x "$T/helpers/docker-credential-alptest"
+# The helper named for the registry wins over inline credentials, as in the Docker client.
+printf '{"credHelpers":{"%s":"alptest"},"auths":{"%s":{"auth":"%s"}}}\n' "$BASIC" "$BASIC" \
+    "$(printf 'alice:wrong' | base64)" >"$T/docker-helper/config.json"
+printf '{"credsStore":"alptest"}\n' >"$T/docker-store/config.json"
+for kind in helper store; do
+    R=$(fresh)
+    : >"$T/helpers/asked"
+    if PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker-$kind alp_in "$R" --repo "oci+http://$BASIC/alp/main" install hello &&
+        installed "$R" && [ "$(wc -l <"$T/helpers/asked")" = 1 ] && ! says pa55-word; then
+        pass "install with credentials from a Docker credential helper ($kind; asked once)"
+    else
+        fail "credential helper ($kind)" "asked $(wc -l <"$T/helpers/asked") times: $(cat "$T/out")"
+    fi
+done
+if ! ALPTEST_SECRET=nope PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker-helper alp_in "$(fresh)" \
+    --repo "oci+http://$BASIC/alp/main" --json list && one_error && says '401' &&
+    says 'Docker credential helper docker-credential-alptest' && ! says nope; then
+    pass "wrong credentials from a helper: 401, naming the helper"
+else
+    fail "wrong credentials from a helper: 401, naming the helper" "$(cat "$T/out")"
+fi
+
 # --- token auth: anonymous pull through a token service --------------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/token.key" -out "$T/token.crt" -days 2 \
     -subj /CN=alp-test-token >/dev/null 2>&1 || die "openssl req failed"
