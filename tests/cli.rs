@@ -329,6 +329,38 @@ fn installed_has_a_header_on_a_terminal_only() {
 }
 
 #[test]
+fn bash_completes_installed_and_available_package_names_offline() {
+    // The signed example repository as the root's own setting; installing caches its index.
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let root = TempDir::new("complete");
+    std::fs::create_dir_all(root.join("etc/alp/keys")).unwrap();
+    std::fs::copy(examples.join("keys/example.pub"), root.join("etc/alp/keys/example.pub")).unwrap();
+    std::fs::write(root.join("etc/alp/repositories"), format!("{}\n", examples.join("repo").display())).unwrap();
+    ok(alp(root.path()).args(["install", "hello"]));
+    let script = ok(Command::new(bin()).args(["completions", "bash"]));
+    let complete = |words: &str| {
+        let dir = std::path::Path::new(bin()).parent().unwrap().display().to_string();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "{script}\nCOMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); _alp; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+            ))
+            .env("PATH", format!("{dir}:/usr/bin:/bin"))
+            .env("ALP_ROOT", root.path())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(complete("alp remove h").lines().collect::<Vec<_>>(), ["hello"]);
+    let install = complete("alp install ''");
+    for name in ["hello", "libgreet", "motd"] {
+        assert!(install.lines().any(|l| l == name), "{name} not offered: {install}");
+    }
+    let files = complete("alp files ''");
+    assert!(files.lines().any(|l| l == "hello") && !files.lines().any(|l| l == "motd"), "{files}");
+}
+
+#[test]
 fn completions_and_man_page_come_from_the_command_table() {
     for shell in ["bash", "zsh", "fish"] {
         let script = ok(Command::new(bin()).args(["completions", shell]));

@@ -117,8 +117,48 @@ pub fn help(command: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
-/// A command's name, what it does, and its options (long name, whether it takes a value).
-type CommandSummary = (String, String, Vec<(String, bool)>);
+/// A command as help and completions show it.
+struct CommandSummary {
+    name: String,
+    /// What it does.
+    what: String,
+    /// Options: long name, whether it takes a value.
+    flags: Vec<(String, bool)>,
+    /// What its arguments name, so completions can offer them.
+    args: Args,
+}
+
+/// What a command's arguments are, for completing them.
+#[derive(Clone, Copy, PartialEq)]
+enum Args {
+    /// Installed packages (`remove NAME...`, `files NAME`): from `alp installed`.
+    Installed,
+    /// Packages the repositories offer (`install REQ...`, `info NAME`): from the cached
+    /// indexes (`alp --offline list`), so completing never waits on the network.
+    Available,
+    Other,
+}
+
+impl Args {
+    /// A POSIX shell command (for bash and zsh) that prints one name per line: the first word
+    /// of each line that does not start with a space (descriptions in `list` are indented).
+    fn lister(self) -> Option<&'static str> {
+        match self {
+            Args::Installed => Some("alp -q installed 2>/dev/null | awk '/^[^ ]/ {print $1}'"),
+            Args::Available => Some("alp -q --offline list 2>/dev/null | awk '/^[^ ]/ {print $1}'"),
+            Args::Other => None,
+        }
+    }
+
+    /// The same in fish.
+    fn fish_lister(self) -> Option<&'static str> {
+        match self {
+            Args::Installed => Some("alp -q installed 2>/dev/null | string match -r \"^\\S+\""),
+            Args::Available => Some("alp -q --offline list 2>/dev/null | string match -r \"^\\S+\""),
+            Args::Other => None,
+        }
+    }
+}
 
 /// Every command, as `CommandSummary`.
 fn commands() -> Vec<CommandSummary> {
@@ -134,7 +174,15 @@ fn commands() -> Vec<CommandSummary> {
                 .filter(|f| f.long != "--help")
                 .map(|f| (f.long.to_string(), matches!(f.kind, FlagInfoKind::Option { .. })))
                 .collect();
-            (c.name.to_string(), describe(c.name), flags)
+            // Told by the argument's field name in `cli`: `requests` are what can be installed,
+            // `name(s)` what is installed (but `info` also shows what is not).
+            let args = match c.command.positionals.first().map(|p| p.name) {
+                Some("requests") => Args::Available,
+                Some("name") if c.name == "info" => Args::Available,
+                Some("name" | "names") => Args::Installed,
+                _ => Args::Other,
+            };
+            CommandSummary { name: c.name.to_string(), what: describe(c.name), flags, args }
         })
         .collect()
 }
@@ -147,14 +195,15 @@ fn global_longs() -> Vec<String> {
 /// the global options.
 pub fn completions(shell: &str) -> Result<i32> {
     let cmds = commands();
-    let names: Vec<&str> = cmds.iter().map(|c| c.0.as_str()).collect();
+    let names: Vec<&str> = cmds.iter().map(|c| c.name.as_str()).collect();
     let globals = global_longs().join(" ");
     let script = match shell {
         "bash" => {
             let mut cases = String::new();
-            for (name, _, flags) in &cmds {
-                let f: Vec<&str> = flags.iter().map(|f| f.0.as_str()).collect();
-                cases.push_str(&format!("        {name}) opts=\"{} $globals\" ;;\n", f.join(" ")));
+            for c in &cmds {
+                let f: Vec<&str> = c.flags.iter().map(|f| f.0.as_str()).collect();
+                let packages = c.args.lister().map(|l| format!(" $({l})")).unwrap_or_default();
+                cases.push_str(&format!("        {}) opts=\"{} $globals{packages}\" ;;\n", c.name, f.join(" ")));
             }
             format!(
                 "# bash completion for alp (alp completions bash)\n_alp() {{\n    local cur=\"${{COMP_WORDS[COMP_CWORD]}}\" cmd=\"\" w opts\n    local globals=\"{globals} --help\"\n    for w in \"${{COMP_WORDS[@]:1:COMP_CWORD-1}}\"; do\n        case \"$w\" in -*) ;; *) cmd=\"$w\"; break ;; esac\n    done\n    case \"$cmd\" in\n        \"\") opts=\"{} $globals\" ;;\n{cases}        *) opts=\"$globals\" ;;\n    esac\n    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n}}\ncomplete -o default -F _alp alp\n",
@@ -165,15 +214,16 @@ pub fn completions(shell: &str) -> Result<i32> {
             let mut out = String::from(
                 "#compdef alp\n# zsh completion for alp (alp completions zsh)\n_alp() {\n  local -a cmds\n  cmds=(\n",
             );
-            for (name, what, _) in &cmds {
-                out.push_str(&format!("    '{name}:{}'\n", what.replace('\'', "'\\''").replace(':', "\\:")));
+            for c in &cmds {
+                out.push_str(&format!("    '{}:{}'\n", c.name, c.what.replace('\'', "'\\''").replace(':', "\\:")));
             }
             out.push_str(
                 "  )\n  if (( CURRENT == 2 )); then\n    _describe 'command' cmds\n  else\n    case $words[2] in\n",
             );
-            for (name, _, flags) in &cmds {
-                let f: Vec<&str> = flags.iter().map(|f| f.0.as_str()).collect();
-                out.push_str(&format!("      {name}) compadd -- {} {globals} ;;\n", f.join(" ")));
+            for c in &cmds {
+                let f: Vec<&str> = c.flags.iter().map(|f| f.0.as_str()).collect();
+                let packages = c.args.lister().map(|l| format!(" ${{(f)\"$({l})\"}}")).unwrap_or_default();
+                out.push_str(&format!("      {}) compadd -- {} {globals}{packages} ;;\n", c.name, f.join(" ")));
             }
             out.push_str("    esac\n    _files\n  fi\n}\n_alp \"$@\"\n");
             out
@@ -181,17 +231,21 @@ pub fn completions(shell: &str) -> Result<i32> {
         "fish" => {
             let mut out = String::from("# fish completion for alp (alp completions fish)\n");
             let all = names.join(" ");
-            for (name, what, flags) in &cmds {
+            for c in &cmds {
+                let name = &c.name;
                 out.push_str(&format!(
                     "complete -c alp -n 'not __fish_seen_subcommand_from {all}' -f -a {name} -d '{}'\n",
-                    what.replace('\'', "\\'")
+                    c.what.replace('\'', "\\'")
                 ));
-                for (flag, takes_value) in flags {
+                for (flag, takes_value) in &c.flags {
                     let r = if *takes_value { " -r" } else { "" };
                     out.push_str(&format!(
                         "complete -c alp -n '__fish_seen_subcommand_from {name}' -l {}{r}\n",
                         flag.trim_start_matches('-')
                     ));
+                }
+                if let Some(l) = c.args.fish_lister() {
+                    out.push_str(&format!("complete -c alp -n '__fish_seen_subcommand_from {name}' -f -a '({l})'\n"));
                 }
             }
             for g in GLOBALS {
@@ -270,7 +324,7 @@ mod tests {
     fn every_command_is_in_one_group_and_every_group_entry_is_a_command() {
         let grouped: Vec<&str> =
             GROUPS.iter().flat_map(|g| g.1.iter()).map(|s| s.split(' ').next().unwrap_or(s)).collect();
-        for (name, what, _) in commands() {
+        for CommandSummary { name, what, .. } in commands() {
             assert!(grouped.contains(&name.as_str()), "{name} is in no group of 'alp help'");
             assert!(!what.is_empty(), "{name} has no description");
         }
