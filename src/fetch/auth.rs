@@ -137,7 +137,9 @@ impl Keychain {
             let pick = |list: &[(String, String)]| {
                 list.iter().find(|(k, _)| *k == with_port).or_else(|| list.iter().find(|(k, _)| k == host)).cloned()
             };
-            let helper = pick(&docker.helpers).or_else(|| docker.store.clone().map(|s| (with_port.clone(), s)));
+            // A store is asked for the registry as Docker names it: no port when it is the default.
+            let server = if port == 443 || port == 80 { host.to_string() } else { with_port.clone() };
+            let helper = pick(&docker.helpers).or_else(|| docker.store.clone().map(|s| (server, s)));
             if let Some((server, helper)) = helper {
                 return self.ask_helper(&server, &helper);
             }
