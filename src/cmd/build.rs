@@ -80,7 +80,7 @@ pub fn build(ctx: &Ctx, args: &crate::cli::Build) -> Result<i32> {
                 w.dir(name, mode, mtime)
             } else {
                 let f = File::open(&full).at("reading", &full)?;
-                let mut f = unpack::digests::Hashing::new(f);
+                let mut f = digest::HashingReader::new(f, u64::MAX, None);
                 let written = w.file(name, mode, mtime, meta.len(), &mut f);
                 added.fetch_add(meta.len(), std::sync::atomic::Ordering::Relaxed);
                 if let Some(list) = digests {

@@ -76,33 +76,6 @@ fn parse_hex(hex: &[u8]) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// A reader that hashes what passes through it (`alp build` lists what it archives).
-pub struct Hashing<R> {
-    pub inner: R,
-    hasher: sha2::Sha256,
-}
-
-impl<R: Read> Hashing<R> {
-    pub fn new(inner: R) -> Hashing<R> {
-        use sha2::Digest;
-        Hashing { inner, hasher: sha2::Sha256::new() }
-    }
-
-    pub fn digest(self) -> [u8; 32] {
-        use sha2::Digest;
-        self.hasher.finalize().into()
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use sha2::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -606,8 +606,8 @@ impl Unpacker<'_, '_> {
         let abs = pathtext::under(self.root, &staged);
         let left = self.opts.max_bytes.saturating_sub(self.staged.size);
         let mut capped = Capped { inner: data, left, read: 0 };
-        let hash = !self.opts.listed_digests;
-        let written = self.writers.file(idx, abs, size, mode, mtime, hash, &mut capped);
+        let header = writer::Header { idx, path: abs, mode, mtime, hash: !self.opts.listed_digests };
+        let written = self.writers.file(header, size, &mut capped);
         let read = capped.read;
         self.staged.size += read;
         self.members.insert(rel.into(), Seen { kind: Kind::File, idx: idx as u32, size: read, may_repeat });
@@ -774,7 +774,7 @@ pub fn scan(file: &File, label: &str, raw_name: &str, whole: bool) -> Result<Sca
             }
             if m.kind == MemberKind::File {
                 // Read through, so every checksum is checked and a raw file is measured.
-                let mut hashing = digests::Hashing::new(m.data);
+                let mut hashing = crate::verify::digest::HashingReader::new(m.data, u64::MAX, None);
                 let n = io::copy(&mut hashing, &mut io::sink()).map_err(|e| archive::read_error(label, e))?;
                 out.installed_size += n;
                 if let Ok(rel) = path::member_path(&m.path, label) {

@@ -41,13 +41,14 @@ enum Job {
 }
 
 /// What a writer needs to create one staging file.
-struct Header {
-    idx: usize,
-    path: PathBuf,
-    mode: u32,
-    mtime: u64,
+pub struct Header {
+    /// The file's index in the unpacker's list (what its digest is returned with).
+    pub idx: usize,
+    pub path: PathBuf,
+    pub mode: u32,
+    pub mtime: u64,
     /// Whether to hash the content (not when the package lists its digests).
-    hash: bool,
+    pub hash: bool,
 }
 
 /// A file's SHA-256, kept as bytes until the archive is read (as text it would take three
@@ -120,24 +121,15 @@ impl<'scope> Writers<'scope> {
         self.shared.failed.load(Ordering::SeqCst)
     }
 
-    /// Streams `data` into a new staging file at `path`, on one writer, hashing it when
-    /// `hash`. A read error is returned as is; a writer's own failure shows up in `failed()`
-    /// / `Shared::take_error`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn file(
-        &mut self,
-        idx: usize,
-        path: PathBuf,
-        size: u64,
-        mode: u32,
-        mtime: u64,
-        hash: bool,
-        mut data: &mut dyn Read,
-    ) -> io::Result<()> {
+    /// Streams `data` (`size` bytes, as declared) into a new staging file as `header` says,
+    /// on one writer. A read error is returned as is; a writer's own failure shows up in
+    /// `failed()` / `Shared::take_error`.
+    pub fn file(&mut self, header: Header, size: u64, mut data: &mut dyn Read) -> io::Result<()> {
+        let idx = header.idx;
         let which = match self.assigned.get(idx) {
             Some(&w) => w as usize,
             None => {
-                let w = self.pick(&path, size);
+                let w = self.pick(&header.path, size);
                 self.assigned.resize(idx + 1, 0);
                 self.assigned[idx] = w as u8;
                 w
@@ -145,7 +137,6 @@ impl<'scope> Writers<'scope> {
         };
         let queue = &self.queues[which];
         let gone = || io::Error::other("a file writer stopped");
-        let header = Header { idx, path, mode, mtime, hash };
         let mut block = self.recycled.recv().map_err(|_| gone())?;
         let (n, failed) = crate::fetch::pipe::fill(&mut data, &mut block);
         // `fill` stops short of a full block only at the end of the data.

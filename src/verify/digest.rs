@@ -97,6 +97,11 @@ impl<R: Read> HashingReader<R> {
     pub fn count(&self) -> u64 {
         self.count
     }
+
+    /// The SHA-256 of what has been read so far (`alp build` lists each file's as it adds it).
+    pub fn digest(&self) -> [u8; 32] {
+        self.hasher.clone().finalize().into()
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
