@@ -68,22 +68,21 @@ mkdir -p "$fs/t" "$fs/out" "$fs/roots"
 echo "fleet: $count starts, 10 packages of $kb KiB, $(nproc) cores"
 mark=0
 
-t0=$(date +%s%N)
-pids=()
-for i in $(seq 1 "$count"); do start "cold-$i" "$fs/cache" & pids+=($!); done
-wait "${pids[@]}"
-cold=$((($(date +%s%N) - t0) / 1000))
-report "cold burst (parallel)" cold "$cold"
-# Each phase starts with the previous one's writes on disk, not queued in front of its own.
-sync
+# burst NAME: COUNT starts at once on the shared cache; sets BURST_US to its wall time.
+burst() {
+    local t0 i pids=()
+    t0=$(date +%s%N)
+    for i in $(seq 1 "$count"); do start "$1-$i" "$fs/cache" & pids+=($!); done
+    wait "${pids[@]}"
+    BURST_US=$((($(date +%s%N) - t0) / 1000))
+    report "$1 burst (parallel)" "$1" "$BURST_US"
+    # Each phase starts with the previous one's writes on disk, not queued in front of its own.
+    sync
+}
 
-t0=$(date +%s%N)
-pids=()
-for i in $(seq 1 "$count"); do start "warm-$i" "$fs/cache" & pids+=($!); done
-wait "${pids[@]}"
-warm=$((($(date +%s%N) - t0) / 1000))
-report "warm burst (parallel)" warm "$warm"
-sync
+burst cold
+cold=$BURST_US
+burst warm
 
 t0=$(date +%s%N)
 for i in $(seq 1 "$count"); do start "serial-$i" "$fs/serial-cache"; done

@@ -293,15 +293,7 @@ fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
 #[test]
 fn the_progress_bar_fits_forty_columns_and_names_the_package() {
     let repo = TempDir::new("repo");
-    let mut x = 0x2545f4914f6cdd1du64;
-    let blob: String = (0..240_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect();
+    let blob = noise(240_000);
     make_repo(
         repo.path(),
         &[Pkg { name: "bigpackage", version: "1", depends: &[], files: &[("usr/share/big", &blob, 0o644)] }],

@@ -9,16 +9,7 @@ use std::process::Command;
 /// A package whose archive takes about a second to arrive.
 fn slow_repo() -> (TempDir, Server) {
     let repo = TempDir::new("repo");
-    // Incompressible, so the archive is as big as the payload.
-    let mut x = 0x2545f4914f6cdd1du64;
-    let blob: String = (0..240_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect();
+    let blob = noise(240_000);
     make_repo(
         repo.path(),
         &[Pkg { name: "big", version: "1", depends: &[], files: &[("usr/share/big", &blob, 0o644)] }],

@@ -558,3 +558,17 @@ pub fn state_snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// `len` printable characters that do not compress (xorshift), so an archive of them is as
+/// big as they are: for downloads that must take a while.
+pub fn noise(len: usize) -> String {
+    let mut x = 0x2545f4914f6cdd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect()
+}
